@@ -1,0 +1,36 @@
+// How subcommands plug into the `custodian` binary.
+//
+// Each module's commands live in their own cmd_*.cc file and are added to the root CLI11 app by
+// an Add*Commands function. A command's action returns the process exit code:
+//   0 success, 1 a negative result (invalid receipt, failed check, peer unavailable),
+//   2 bad usage or input — always with one clear line on stderr (see Fail()).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "core/status.h"
+
+namespace custodian::cli {
+
+using Action = std::function<int()>;
+
+// Makes `action` run when `command` is the subcommand the user chose.
+void OnRun(CLI::App* command, Action action);
+
+// Prints "custodian: <message>" on stderr and returns the exit code for the status' kind.
+int Fail(const Status& status);
+int ExitCodeFor(const Status& status);
+
+// Shared flag validators (clear messages naming the flag).
+Status CheckLatLon(double lat, double lon);
+
+void AddKeyCommands(CLI::App& app);       // keygen
+void AddProtoCommands(CLI::App& app);     // landmark, measure, receipt verify
+void AddNetemCommand(CLI::App& app);      // netem
+void AddGpuCommands(CLI::App& app);       // gpus
+void AddDemoCommand(CLI::App& app);       // demo
+void AddBenchCommands(CLI::App& app);     // bench rtt
+
+}  // namespace custodian::cli

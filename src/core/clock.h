@@ -1,0 +1,15 @@
+// Clocks. Durations that matter (RTTs) are measured on CLOCK_MONOTONIC only; wall-clock time is
+// used for labels (receipt time_utc), never for subtraction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace custodian {
+
+int64_t MonotonicNs();
+int64_t RealtimeNs();
+// RFC 3339 UTC with milliseconds, e.g. "2026-11-22T21:30:00.123Z".
+std::string FormatUtc(int64_t realtime_ns);
+
+}  // namespace custodian
