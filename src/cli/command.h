@@ -26,11 +26,11 @@ int ExitCodeFor(const Status& status);
 // Shared flag validators (clear messages naming the flag).
 Status CheckLatLon(double lat, double lon);
 
-void AddKeyCommands(CLI::App& app);       // keygen
-void AddProtoCommands(CLI::App& app);     // landmark, measure, receipt verify
-void AddNetemCommand(CLI::App& app);      // netem
-void AddGpuCommands(CLI::App& app);       // gpus
-void AddDemoCommand(CLI::App& app);       // demo
-void AddBenchCommands(CLI::App& app);     // bench rtt
+void AddKeyCommands(CLI::App& app);    // keygen
+void AddProtoCommands(CLI::App& app);  // landmark, measure, receipt verify
+void AddNetemCommand(CLI::App& app);   // netem
+void AddGpuCommands(CLI::App& app);    // gpus
+void AddDemoCommand(CLI::App& app);    // demo
+void AddBenchCommands(CLI::App& app);  // bench rtt
 
 }  // namespace custodian::cli

@@ -19,11 +19,14 @@ void OnRun(CLI::App* command, Action action) {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 0;
+    case StatusCode::kOk:
+      return 0;
     case StatusCode::kInvalidInput:
     case StatusCode::kIoError:
-    case StatusCode::kNotFound: return 2;
-    default: return 1;
+    case StatusCode::kNotFound:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -37,7 +40,8 @@ Status CheckLatLon(double lat, double lon) {
     return Status::InvalidInput("--lat: must be a number in [-90, 90], got " + std::to_string(lat));
   }
   if (!(lon >= -180 && lon <= 180)) {
-    return Status::InvalidInput("--lon: must be a number in [-180, 180], got " + std::to_string(lon));
+    return Status::InvalidInput("--lon: must be a number in [-180, 180], got " +
+                                std::to_string(lon));
   }
   return Status::Ok();
 }

@@ -11,7 +11,11 @@ bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
     for (size_t k = 1; k < len; ++k) {
@@ -31,13 +35,27 @@ Status AppendString(std::string_view s, std::string& out) {
   out.push_back('"');
   for (char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
           char buf[8];
@@ -102,12 +120,22 @@ Status AppendDouble(double v, std::string& out) {
 Status Append(const nlohmann::json& v, std::string& out) {
   using T = nlohmann::json::value_t;
   switch (v.type()) {
-    case T::null: out += "null"; return Status::Ok();
-    case T::boolean: out += v.get<bool>() ? "true" : "false"; return Status::Ok();
-    case T::number_integer: out += std::to_string(v.get<int64_t>()); return Status::Ok();
-    case T::number_unsigned: out += std::to_string(v.get<uint64_t>()); return Status::Ok();
-    case T::number_float: return AppendDouble(v.get<double>(), out);
-    case T::string: return AppendString(v.get_ref<const std::string&>(), out);
+    case T::null:
+      out += "null";
+      return Status::Ok();
+    case T::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return Status::Ok();
+    case T::number_integer:
+      out += std::to_string(v.get<int64_t>());
+      return Status::Ok();
+    case T::number_unsigned:
+      out += std::to_string(v.get<uint64_t>());
+      return Status::Ok();
+    case T::number_float:
+      return AppendDouble(v.get<double>(), out);
+    case T::string:
+      return AppendString(v.get_ref<const std::string&>(), out);
     case T::array: {
       out.push_back('[');
       bool first = true;
@@ -132,7 +160,8 @@ Status Append(const nlohmann::json& v, std::string& out) {
       out.push_back('}');
       return Status::Ok();
     }
-    default: return Status::InvalidInput("value has no JSON form");
+    default:
+      return Status::InvalidInput("value has no JSON form");
   }
 }
 

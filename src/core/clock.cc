@@ -13,8 +13,12 @@ int64_t Now(clockid_t id) {
 }
 }  // namespace
 
-int64_t MonotonicNs() { return Now(CLOCK_MONOTONIC); }
-int64_t RealtimeNs() { return Now(CLOCK_REALTIME); }
+int64_t MonotonicNs() {
+  return Now(CLOCK_MONOTONIC);
+}
+int64_t RealtimeNs() {
+  return Now(CLOCK_REALTIME);
+}
 
 std::string FormatUtc(int64_t realtime_ns) {
   time_t secs = time_t(realtime_ns / 1'000'000'000);

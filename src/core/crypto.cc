@@ -59,7 +59,9 @@ Result<SigningKey> SigningKey::FromSeed(ByteView seed32) {
   return key;
 }
 
-SigningKey::~SigningKey() { sodium_memzero(secret_.data(), secret_.size()); }
+SigningKey::~SigningKey() {
+  sodium_memzero(secret_.data(), secret_.size());
+}
 
 Signature SigningKey::Sign(ByteView message) const {
   Signature sig{};

@@ -10,7 +10,9 @@
 
 namespace custodian {
 namespace {
-std::string Errno() { return std::strerror(errno); }
+std::string Errno() {
+  return std::strerror(errno);
+}
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {

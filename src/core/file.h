@@ -1,8 +1,8 @@
 // Whole-file reads and crash-safe writes.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 
 #include "core/status.h"
 

@@ -43,8 +43,8 @@ Result<SigningKey> LoadKeyFile(const std::string& path) {
   if (!content.ok()) return content.status();
   std::istringstream lines(*content);
   std::string line;
-  Result<SigningKey> key = Status::InvalidInput("key file " + path + ": no '" +
-                                                std::string(kKeyTag) + "' line");
+  Result<SigningKey> key =
+      Status::InvalidInput("key file " + path + ": no '" + std::string(kKeyTag) + "' line");
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] == '#') continue;
     if (line.rfind(std::string(kKeyTag) + " ", 0) != 0) {

@@ -99,7 +99,8 @@ Result<SocketAddress> ParseHostPort(std::string_view text, std::string_view what
   std::string host_s(host);
   std::string port_s = std::to_string(port);
   int rc = getaddrinfo(host_s.c_str(), port_s.c_str(), &hints, &found);
-  if (rc != 0 || found == nullptr) return bad(std::string("cannot resolve host: ") + gai_strerror(rc));
+  if (rc != 0 || found == nullptr)
+    return bad(std::string("cannot resolve host: ") + gai_strerror(rc));
   SocketAddress out;
   std::memcpy(&out.storage, found->ai_addr, found->ai_addrlen);
   out.length = found->ai_addrlen;

@@ -18,10 +18,10 @@ enum class StatusCode {
   kInvalidInput,  // malformed or out-of-range input (CLI exit 2)
   kNotFound,
   kUnauthorized,
-  kCorruption,    // stored or signed data fails its integrity check
-  kUnavailable,   // a peer did not answer, a resource is busy
-  kIoError,       // the operating system refused (open, bind, write, ...)
-  kFailedCheck,   // a well-formed thing failed verification (CLI exit 1)
+  kCorruption,   // stored or signed data fails its integrity check
+  kUnavailable,  // a peer did not answer, a resource is busy
+  kIoError,      // the operating system refused (open, bind, write, ...)
+  kFailedCheck,  // a well-formed thing failed verification (CLI exit 1)
   kInternal,
 };
 
@@ -29,9 +29,13 @@ class Status {
  public:
   Status() = default;  // OK
   static Status Ok() { return Status(); }
-  static Status InvalidInput(std::string msg) { return {StatusCode::kInvalidInput, std::move(msg)}; }
+  static Status InvalidInput(std::string msg) {
+    return {StatusCode::kInvalidInput, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status Unauthorized(std::string msg) { return {StatusCode::kUnauthorized, std::move(msg)}; }
+  static Status Unauthorized(std::string msg) {
+    return {StatusCode::kUnauthorized, std::move(msg)};
+  }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
@@ -58,7 +62,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok() && "Result needs a value or an error");
   }
@@ -81,8 +85,8 @@ class Result {
 }  // namespace custodian
 
 // Propagate a non-OK Status to the caller.
-#define CUSTODIAN_RETURN_IF_ERROR(expr)        \
-  do {                                         \
-    ::custodian::Status status_ = (expr);      \
-    if (!status_.ok()) return status_;         \
+#define CUSTODIAN_RETURN_IF_ERROR(expr)   \
+  do {                                    \
+    ::custodian::Status status_ = (expr); \
+    if (!status_.ok()) return status_;    \
   } while (false)

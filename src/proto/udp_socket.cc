@@ -14,9 +14,13 @@
 namespace custodian::proto {
 namespace {
 
-std::string Errno() { return std::strerror(errno); }
+std::string Errno() {
+  return std::strerror(errno);
+}
 
-int64_t ToNs(const timespec& ts) { return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec; }
+int64_t ToNs(const timespec& ts) {
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // CLOCK_REALTIME - CLOCK_MONOTONIC, read as realtime/monotonic/realtime so the uncertainty of
 // the offset is known (half the bracket).
@@ -40,7 +44,9 @@ constexpr int64_t kStepToleranceNs = 2'000;
 
 }  // namespace
 
-const char* TimestampingName(Timestamping t) { return t == Timestamping::kKernel ? "kernel" : "user"; }
+const char* TimestampingName(Timestamping t) {
+  return t == Timestamping::kKernel ? "kernel" : "user";
+}
 
 UdpSocket::UdpSocket(int fd) : fd_(fd), last_clock_offset_ns_(ReadClockOffset().offset_ns) {
   int on = 1;
@@ -91,7 +97,8 @@ UdpSocket::~UdpSocket() {
 Result<SocketAddress> UdpSocket::local_address() const {
   SocketAddress a;
   a.length = sizeof a.storage;
-  if (::getsockname(fd_, a.get(), &a.length) != 0) return Status::IoError("getsockname: " + Errno());
+  if (::getsockname(fd_, a.get(), &a.length) != 0)
+    return Status::IoError("getsockname: " + Errno());
   return a;
 }
 

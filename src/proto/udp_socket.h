@@ -21,10 +21,10 @@ enum class Timestamping { kKernel, kUser };
 const char* TimestampingName(Timestamping t);  // "kernel" or "user"
 
 struct ReceivedDatagram {
-  size_t size = 0;               // bytes received (datagram truncated to the buffer if larger)
-  bool truncated = false;        // the datagram was larger than the buffer
+  size_t size = 0;         // bytes received (datagram truncated to the buffer if larger)
+  bool truncated = false;  // the datagram was larger than the buffer
   SocketAddress from;
-  int64_t arrival_mono_ns = 0;   // CLOCK_MONOTONIC
+  int64_t arrival_mono_ns = 0;  // CLOCK_MONOTONIC
   Timestamping timestamping = Timestamping::kUser;
 };
 
@@ -56,7 +56,8 @@ class UdpSocket {
   explicit UdpSocket(int fd);
   int fd_ = -1;
   bool kernel_timestamps_ = false;
-  // CLOCK_REALTIME - CLOCK_MONOTONIC at the last reading; a change means the wall clock was stepped.
+  // CLOCK_REALTIME - CLOCK_MONOTONIC at the last reading; a change means the wall clock was
+  // stepped.
   int64_t last_clock_offset_ns_ = 0;
 };
 
