@@ -1,0 +1,209 @@
+// custodian demo — Demo v0: three real landmarks, a distance emulator, one agent.
+//
+// Everything runs as separate `custodian` processes over real UDP on loopback. The agent sits
+// (notionally) in Johor, Malaysia; each landmark is reached through a netem route whose one-way
+// delay is the great-circle distance at fibre speed (2/3 c) times a path inflation of 1.5, which
+// is what a real Internet path between those places looks like. The table shows what each
+// receipt proves: the largest distance its min RTT allows at c — always more than the true
+// distance, because nothing beats light.
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "core/file.h"
+#include "core/key_file.h"
+#include "core/subprocess.h"
+#include "geo/geodesic.h"
+#include "proto/receipt.h"
+
+namespace custodian::cli {
+namespace {
+
+struct DemoLandmark {
+  const char* id;
+  const char* place;
+  double lat_deg, lon_deg;
+};
+constexpr DemoLandmark kLandmarks[] = {
+    {"SIN-1", "Singapore", 1.3521, 103.8198},
+    {"FRA-1", "Frankfurt", 50.1109, 8.6821},
+    {"IAD-1", "Ashburn VA", 39.0438, -77.4874},
+};
+constexpr double kSiteLatDeg = 1.4927, kSiteLonDeg = 103.7414;  // Johor Bahru, Malaysia
+constexpr double kPathInflation = 1.5;
+
+using namespace std::chrono_literals;
+
+// Reads the first stdout line of a freshly started server, which names its bound address.
+Result<std::string> FirstLine(Subprocess& p, const std::string& what) {
+  auto line = p.ReadLine(10s);
+  if (!line) return Status::Unavailable(what + " did not start (no address line within 10 s)");
+  return *line;
+}
+
+// "landmark SIN-1 listening on 127.0.0.1:40123 ..." -> "127.0.0.1:40123"
+std::string Token(const std::string& line, size_t index) {
+  std::istringstream in(line);
+  std::string t;
+  for (size_t i = 0; i <= index && (in >> t); ++i) {
+  }
+  return t;
+}
+
+int RunDemoIn(const std::string& dir, int samples) {
+  const std::string self = SelfExecutablePath();
+
+  std::cout << "Custodian demo v0: an agent in Johor, Malaysia (" << kSiteLatDeg << ", "
+            << kSiteLonDeg << ") proves how near it is to three landmarks.\n"
+            << "Each landmark is reached through `custodian netem`, delaying each direction by "
+               "distance / (2/3 c) x "
+            << kPathInflation << ".\nWorking directory: " << dir << "\n\n";
+
+  std::vector<Subprocess> servers;
+  std::vector<std::string> pubs, landmark_addrs;
+  for (const auto& lm : kLandmarks) {
+    auto key = GenerateKeyFile(dir + "/" + lm.id + ".key");
+    if (!key.ok()) return Fail(key.status());
+    pubs.push_back(Base64Encode(key->public_key()));
+    auto p = Subprocess::Spawn({self, "landmark", "--id", lm.id, "--lat",
+                                std::to_string(lm.lat_deg), "--lon", std::to_string(lm.lon_deg),
+                                "--key", dir + "/" + lm.id + ".key", "--listen", "127.0.0.1:0"},
+                               /*quiet_stderr=*/true);
+    if (!p.ok()) return Fail(p.status());
+    auto line = FirstLine(*p, std::string("landmark ") + lm.id);
+    if (!line.ok()) return Fail(line.status());
+    landmark_addrs.push_back(Token(*line, 4));
+    servers.push_back(std::move(*p));
+  }
+
+  // One netem process serves all three routes.
+  std::vector<double> distance_km, delay_ms;
+  std::string routes = "[";
+  for (size_t i = 0; i < std::size(kLandmarks); ++i) {
+    const auto& lm = kLandmarks[i];
+    distance_km.push_back(
+        geo::GeodesicDistanceKm(kSiteLatDeg, kSiteLonDeg, lm.lat_deg, lm.lon_deg));
+    delay_ms.push_back(distance_km.back() / geo::kFibreSpeedKmPerS * 1000.0 * kPathInflation);
+    char route[256];
+    std::snprintf(
+        route, sizeof route,
+        "%s{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"forward\":\"%s\",\"delay_ms\":%.3f}",
+        i ? "," : "", lm.id, landmark_addrs[i].c_str(), delay_ms.back());
+    routes += route;
+  }
+  routes += "]";
+  if (Status s = WriteFileAtomic(dir + "/routes.json", routes, 0644); !s.ok()) return Fail(s);
+  auto netem = Subprocess::Spawn({self, "netem", "--routes", dir + "/routes.json"}, true);
+  if (!netem.ok()) return Fail(netem.status());
+  std::vector<std::string> route_addrs;
+  for (size_t i = 0; i < std::size(kLandmarks); ++i) {
+    auto line = FirstLine(*netem, "netem");
+    if (!line.ok()) return Fail(line.status());
+    route_addrs.push_back(Token(*line, 1));
+  }
+
+  auto node_key = GenerateKeyFile(dir + "/node.key");
+  if (!node_key.ok()) return Fail(node_key.status());
+
+  // The agent measures all three landmarks at once, as a real agent would.
+  std::vector<Subprocess> agents;
+  for (size_t i = 0; i < std::size(kLandmarks); ++i) {
+    auto p = Subprocess::Spawn({self, "measure", "--key", dir + "/node.key", "--landmark",
+                                route_addrs[i], "--landmark-pub", pubs[i], "--samples",
+                                std::to_string(samples), "--out",
+                                dir + "/receipt-" + kLandmarks[i].id + ".json"});
+    if (!p.ok()) return Fail(p.status());
+    agents.push_back(std::move(*p));
+  }
+  std::vector<int> measure_rc;
+  for (auto& a : agents) {
+    a.ReadAll();
+    measure_rc.push_back(a.Wait());
+  }
+
+  std::printf("%-8s %-11s %12s %12s %18s %14s\n", "landmark", "place", "distance km", "min RTT ms",
+              "max distance at c", "receipt valid");
+  bool all_valid = true, physics_holds = true;
+  double nearest_bound_km = -1;
+  size_t nearest = 0;
+  for (size_t i = 0; i < std::size(kLandmarks); ++i) {
+    const auto& lm = kLandmarks[i];
+    std::string file = dir + "/receipt-" + lm.id + ".json";
+    std::string rtt = "-", bound = "-";
+    bool valid = false;
+    if (measure_rc[i] == 0) {
+      auto verify = Subprocess::Spawn({self, "receipt", "verify", file, "--landmark-pub", pubs[i]});
+      if (verify.ok()) {
+        verify->ReadAll();
+        valid = verify->Wait() == 0;
+      }
+      auto text = ReadFile(file);
+      auto receipt = text.ok() ? proto::ParseReceipt(*text) : Result<proto::Receipt>(text.status());
+      if (receipt.ok()) {
+        double bound_km = proto::MaxDistanceKm(receipt->min_rtt_ns, proto::kSpeedOfLightKmPerS);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3f", double(receipt->min_rtt_ns) / 1e6);
+        rtt = buf;
+        std::snprintf(buf, sizeof buf, "%.0f km", bound_km);
+        bound = buf;
+        physics_holds = physics_holds && bound_km >= distance_km[i];
+        if (nearest_bound_km < 0 || bound_km < nearest_bound_km) {
+          nearest_bound_km = bound_km;
+          nearest = i;
+        }
+      }
+    }
+    all_valid = all_valid && valid;
+    std::printf("%-8s %-11s %12.0f %12s %18s %14s\n", lm.id, lm.place, distance_km[i], rtt.c_str(),
+                bound.c_str(), valid ? "yes" : "no");
+  }
+  std::cout << "\n"
+            << (physics_holds ? "Every bound is at least the true distance: no answer beat light."
+                              : "WARNING: a bound is below the true distance; check the clocks.")
+            << "\n";
+  if (nearest_bound_km >= 0) {
+    std::printf(
+        "The %s receipt alone proves the chip is within %.0f km of %s, whatever it claims.\n",
+        kLandmarks[nearest].id, nearest_bound_km, kLandmarks[nearest].place);
+  }
+
+  for (auto& s : servers) s.Signal(SIGTERM);
+  netem->Signal(SIGTERM);
+  for (auto& s : servers) s.Wait();
+  netem->Wait();
+  return all_valid && physics_holds ? 0 : 1;
+}
+
+int RunDemo(int samples, bool keep) {
+  if (samples < 1 || samples > 64) return Fail(Status::InvalidInput("--samples: must be in 1..64"));
+  char dir_template[] = "/tmp/custodian-demo-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) return Fail(Status::IoError("cannot create temp dir"));
+  const std::string dir = dir_template;
+  int rc = RunDemoIn(dir, samples);  // child processes are stopped when their handles go
+  if (keep) {
+    std::cout << "Keys, routes and receipts kept in " << dir << "\n";
+  } else {
+    std::filesystem::remove_all(dir);
+  }
+  return rc;
+}
+
+}  // namespace
+
+void AddDemoCommand(CLI::App& app) {
+  auto* demo = app.add_subcommand(
+      "demo", "Run the end-to-end demo: 3 landmarks, netem distance emulation, one agent");
+  auto samples = std::make_shared<int>(16);
+  auto keep = std::make_shared<bool>(false);
+  demo->add_option("--samples", *samples, "Challenges per landmark")->capture_default_str();
+  demo->add_flag("--keep", *keep, "Keep the keys, routes file and receipts");
+  OnRun(demo, [samples, keep] { return RunDemo(*samples, *keep); });
+}
+
+}  // namespace custodian::cli
