@@ -14,7 +14,8 @@ namespace {
 constexpr double kTargetAddedMedianUs = 40;
 
 nlohmann::json StatsJson(const proto::RttStats& s) {
-  return {{"count", s.count}, {"min_ns", s.min_ns}, {"median_ns", s.median_ns}, {"p90_ns", s.p90_ns}};
+  return {
+      {"count", s.count}, {"min_ns", s.min_ns}, {"median_ns", s.median_ns}, {"p90_ns", s.p90_ns}};
 }
 
 int RunBenchRtt(int samples, double spacing_ms, bool json) {
@@ -49,8 +50,9 @@ int RunBenchRtt(int samples, double spacing_ms, bool json) {
                      {"meets_target", added_median_us <= kTargetAddedMedianUs}});
       continue;
     }
-    std::printf("RTT on loopback, agent %s, %d samples per method, %.1f ms spacing, %s timestamps\n",
-                mode, samples, spacing_ms, proto::TimestampingName(r->timestamping));
+    std::printf(
+        "RTT on loopback, agent %s, %d samples per method, %.1f ms spacing, %s timestamps\n", mode,
+        samples, spacing_ms, proto::TimestampingName(r->timestamping));
     std::printf("  %-28s %10s %10s %10s\n", "", "min us", "median us", "p90 us");
     std::printf("  %-28s %10.1f %10.1f %10.1f\n", "(a) raw UDP echo", r->echo.min_ns / 1e3,
                 r->echo.median_ns / 1e3, r->echo.p90_ns / 1e3);
@@ -58,10 +60,11 @@ int RunBenchRtt(int samples, double spacing_ms, bool json) {
                 r->protocol.min_ns / 1e3, r->protocol.median_ns / 1e3, r->protocol.p90_ns / 1e3);
     std::printf("  %-28s %10.1f %10.1f\n", "added by the agent (b - a)", added_min_us,
                 added_median_us);
-    std::printf("  median added time %.1f us = %.2f km of distance slack at c (target <= %.0f us, "
-                "<= 6 km): %s\n\n",
-                added_median_us, slack_km, kTargetAddedMedianUs,
-                added_median_us <= kTargetAddedMedianUs ? "met" : "NOT met");
+    std::printf(
+        "  median added time %.1f us = %.2f km of distance slack at c (target <= %.0f us, "
+        "<= 6 km): %s\n\n",
+        added_median_us, slack_km, kTargetAddedMedianUs,
+        added_median_us <= kTargetAddedMedianUs ? "met" : "NOT met");
   }
   if (json) std::cout << out.dump(2) << "\n";
   return 0;
@@ -70,7 +73,8 @@ int RunBenchRtt(int samples, double spacing_ms, bool json) {
 }  // namespace
 
 void AddBenchCommands(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "Benchmarks (load generators behind docs/performance.md)");
+  auto* bench =
+      app.add_subcommand("bench", "Benchmarks (load generators behind docs/performance.md)");
   bench->require_subcommand(1);
   auto* rtt = bench->add_subcommand(
       "rtt", "Raw UDP echo vs challenge->signed response on loopback: the time the agent adds");

@@ -15,7 +15,8 @@ extern char** environ;
 
 namespace custodian {
 
-Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv, bool quiet_stderr) {
+Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv, bool quiet_stderr,
+                                     bool capture_stderr) {
   if (argv.empty()) return Status::InvalidInput("Subprocess::Spawn: empty argv");
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
@@ -23,8 +24,11 @@ Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv, bool 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  if (quiet_stderr)
+  if (capture_stderr) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  } else if (quiet_stderr) {
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -17,8 +17,10 @@ namespace custodian {
 class Subprocess {
  public:
   // argv[0] is the program path. Standard output is captured (read it with ReadLine);
-  // standard error is inherited, or sent to /dev/null when quiet_stderr.
-  static Result<Subprocess> Spawn(const std::vector<std::string>& argv, bool quiet_stderr = false);
+  // standard error is inherited, sent to /dev/null when quiet_stderr, or merged into the
+  // captured output when capture_stderr.
+  static Result<Subprocess> Spawn(const std::vector<std::string>& argv, bool quiet_stderr = false,
+                                  bool capture_stderr = false);
 
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;

@@ -13,7 +13,9 @@
 namespace custodian::proto {
 namespace {
 
-SocketAddress Loopback() { return ParseHostPort("127.0.0.1:0", "bench").value(); }
+SocketAddress Loopback() {
+  return ParseHostPort("127.0.0.1:0", "bench").value();
+}
 
 // (a) Echo: a responder thread bounces datagrams; the measuring side times like a landmark.
 Result<std::vector<int64_t>> MeasureEcho(const RttBenchConfig& config, bool* all_kernel) {
@@ -28,7 +30,8 @@ Result<std::vector<int64_t>> MeasureEcho(const RttBenchConfig& config, bool* all
   std::thread echo([&] {
     std::array<uint8_t, 512> buf{};
     while (!stop.load(std::memory_order_relaxed)) {
-      auto got = config.busy_poll ? responder->TryReceive(buf) : responder->Receive(buf, 100'000'000);
+      auto got =
+          config.busy_poll ? responder->TryReceive(buf) : responder->Receive(buf, 100'000'000);
       if (got.ok()) (void)responder->SendTo(ByteView(buf.data(), got->size), got->from);
     }
   });
