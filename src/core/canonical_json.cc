@@ -177,8 +177,12 @@ Result<nlohmann::json> ParseJson(std::string_view text) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
     return Status::InvalidInput("not valid JSON at byte " + std::to_string(e.byte) + ": " +
-                                std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+                                what.substr(what.find(':') + 2));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    std::string what = e.what();
+    return Status::InvalidInput("not valid JSON: " + what.substr(what.find(']') + 2));
   }
 }
 
