@@ -13,6 +13,7 @@ std::string HexEncode(ByteView bytes) {
 
 Result<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return Status::InvalidInput("hex string has odd length");
+  if (hex.empty()) return Bytes{};  // libsodium must not be handed a null buffer
   Bytes out(hex.size() / 2);
   size_t len = 0;
   const char* end = nullptr;

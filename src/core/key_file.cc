@@ -1,7 +1,9 @@
 #include "core/key_file.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -28,18 +30,38 @@ Result<SigningKey> GenerateKeyFile(const std::string& path) {
 }
 
 Result<SigningKey> LoadKeyFile(const std::string& path) {
+  // Check the mode of the file we actually read (fstat on the open descriptor), not of whatever
+  // the path names a moment earlier.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open key file " + path + ": " + std::strerror(errno));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::IoError("cannot open key file " + path + ": " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidInput("key file " + path + " is not a file");
   }
-  if (!S_ISREG(st.st_mode)) return Status::InvalidInput("key file " + path + " is not a file");
   if ((st.st_mode & 077) != 0) {
+    ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
     return Status::InvalidInput("key file " + path + " is accessible by group or others (mode " +
                                 mode + "); run: chmod 600 " + path);
   }
-  auto content = ReadFile(path, 4096);
+  Result<std::string> content = std::string();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      content = Status::IoError("cannot read key file " + path + ": " + std::strerror(errno));
+    if (n <= 0) break;
+    content->append(buf, size_t(n));
+    if (content->size() > 4096) {
+      content = Status::InvalidInput("key file " + path + " is too large to be a key file");
+      break;
+    }
+  }
+  sodium_memzero(buf, sizeof buf);
+  ::close(fd);
   if (!content.ok()) return content.status();
   std::istringstream lines(*content);
   std::string line;

@@ -21,6 +21,18 @@ Status Bad(const std::string& field, const std::string& why) {
   return Status::FailedCheck("receipt field " + field + ": " + why);
 }
 
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" with fields in range (the form FormatUtc writes).
+bool IsUtcMillis(const std::string& t) {
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (t.size() != kShape.size()) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (kShape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != kShape[i]) return false;
+  }
+  auto num = [&](size_t pos, size_t len) { return std::stoi(t.substr(pos, len)); };
+  return num(5, 2) >= 1 && num(5, 2) <= 12 && num(8, 2) >= 1 && num(8, 2) <= 31 &&
+         num(11, 2) <= 23 && num(14, 2) <= 59 && num(17, 2) <= 60;
+}
+
 const nlohmann::json* Field(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
   return it == j.end() ? nullptr : &*it;
@@ -158,7 +170,7 @@ Result<Receipt> ParseReceipt(std::string_view text) {
   r.session = GetU64(session->data());
   auto time_utc = GetString(j, "time_utc");
   if (!time_utc.ok()) return time_utc.status();
-  if (time_utc->size() != 24 || time_utc->back() != 'Z' || (*time_utc)[10] != 'T') {
+  if (!IsUtcMillis(*time_utc)) {
     return Bad("time_utc", "must be RFC 3339 UTC like 2026-11-22T21:30:00.123Z");
   }
   r.time_utc = *time_utc;
