@@ -14,6 +14,7 @@
 #include "core/net_address.h"
 #include "core/subprocess.h"
 #include "proto/udp_socket.h"
+#include "support/udp_echo.h"
 
 namespace custodian {
 namespace {
@@ -30,30 +31,6 @@ UdpSocket BindLoopback() {
   }
   return std::move(s).value();
 }
-
-class Echo {
- public:
-  Echo() : sock_(BindLoopback()), address_(*sock_.local_address()) {
-    thread_ = std::thread([this] {
-      std::vector<uint8_t> buf(2048);
-      while (!stop_) {
-        auto got = sock_.Receive(buf, 20 * kMs);
-        if (got.ok()) (void)sock_.SendTo({buf.data(), got->size}, got->from);
-      }
-    });
-  }
-  ~Echo() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string address() const { return address_.ToString(); }
-
- private:
-  UdpSocket sock_;
-  SocketAddress address_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 // A temporary file removed at the end of the test.
 class TempFile {
@@ -153,11 +130,11 @@ CliResult RunNetemExpectingExit(const std::vector<std::string>& args) {
 }
 
 TEST(NetemCli, TwentyMsEachWayGivesAtLeastFortyMsRtt) {
-  Echo echo;
-  auto netem =
-      StartNetem({"--listen", "127.0.0.1:0", "--forward", echo.address(), "--delay-ms", "20"}, 1);
+  testing::UdpEcho echo;
+  auto netem = StartNetem(
+      {"--listen", "127.0.0.1:0", "--forward", echo.address().ToString(), "--delay-ms", "20"}, 1);
   ASSERT_TRUE(netem.has_value());
-  EXPECT_NE(netem->lines[0].find("-> " + echo.address() + " delay 20 ms jitter 0 ms"),
+  EXPECT_NE(netem->lines[0].find("-> " + echo.address().ToString() + " delay 20 ms jitter 0 ms"),
             std::string::npos)
       << netem->lines[0];
   int64_t min_ns = MinRttNs(netem->listen[0], 10, 40 * kMs);
@@ -171,12 +148,12 @@ TEST(NetemCli, TwentyMsEachWayGivesAtLeastFortyMsRtt) {
 }
 
 TEST(NetemCli, RoutesFileWithTwoRoutes) {
-  Echo echo;
+  testing::UdpEcho echo;
   TempFile routes(R"([
     {"listen": "127.0.0.1:0", "forward": ")" +
-                  echo.address() + R"(", "delay_ms": 5, "name": "near"},
+                  echo.address().ToString() + R"(", "delay_ms": 5, "name": "near"},
     {"listen": "127.0.0.1:0", "forward": ")" +
-                  echo.address() + R"(", "delay_ms": 15, "jitter_ms": 1}
+                  echo.address().ToString() + R"(", "delay_ms": 15, "jitter_ms": 1}
   ])");
   auto netem = StartNetem({"--routes", routes.path()}, 2);
   ASSERT_TRUE(netem.has_value());

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "proto/udp_socket.h"
+#include "support/udp_echo.h"
 
 namespace custodian::proto {
 namespace {
@@ -37,31 +38,6 @@ UdpSocket BindLoopback() {
 SocketAddress LocalOf(const UdpSocket& s) {
   return *s.local_address();
 }
-
-// Echoes every datagram back to its sender, from its own thread.
-class Echo {
- public:
-  Echo() : sock_(BindLoopback()), address_(LocalOf(sock_)) {
-    thread_ = std::thread([this] {
-      std::vector<uint8_t> buf(2048);
-      while (!stop_) {
-        auto got = sock_.Receive(buf, 20 * kMs);
-        if (got.ok()) (void)sock_.SendTo({buf.data(), got->size}, got->from);
-      }
-    });
-  }
-  ~Echo() {
-    stop_ = true;
-    thread_.join();
-  }
-  const SocketAddress& address() const { return address_; }
-
- private:
-  UdpSocket sock_;
-  SocketAddress address_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 // A Netem running on its own thread for the lifetime of the object.
 class Relay {
@@ -214,7 +190,7 @@ TEST(NetemDelay, JitterIsClampedAtZeroAndRoundsUp) {
 // ---- relay ----
 
 TEST(Netem, RoundTripThroughFiveMsIsTwiceTheDelayNeverLess) {
-  Echo echo;
+  testing::UdpEcho echo;
   Relay relay({Route(echo.address(), 5)});
   UdpSocket client = BindLoopback();
   int64_t min_rtt_ns = INT64_MAX;
@@ -278,7 +254,7 @@ TEST(Netem, JitterAboveDelayClampsAtZeroNeverNegative) {
 }
 
 TEST(Netem, TwoClientsOnOneRouteGetTheirOwnReplies) {
-  Echo echo;
+  testing::UdpEcho echo;
   Relay relay({Route(echo.address(), 2)});
   UdpSocket a = BindLoopback();
   UdpSocket b = BindLoopback();
@@ -304,7 +280,7 @@ TEST(Netem, TwoClientsOnOneRouteGetTheirOwnReplies) {
 }
 
 TEST(Netem, ZeroDelayRelaysAtOnce) {
-  Echo echo;
+  testing::UdpEcho echo;
   Relay relay({Route(echo.address(), 0)});
   UdpSocket client = BindLoopback();
   auto rtt = Ping(client, relay.listen(), "now");
@@ -313,7 +289,7 @@ TEST(Netem, ZeroDelayRelaysAtOnce) {
 }
 
 TEST(Netem, SeveralRoutesInOneThread) {
-  Echo echo;
+  testing::UdpEcho echo;
   Relay relay({Route(echo.address(), 2), Route(echo.address(), 8)});
   UdpSocket client = BindLoopback();
   auto near = Ping(client, relay.listen(0), "near");
@@ -325,7 +301,7 @@ TEST(Netem, SeveralRoutesInOneThread) {
 }
 
 TEST(Netem, NewClientsBeyondTheCapAreDroppedAndCounted) {
-  Echo echo;
+  testing::UdpEcho echo;
   NetemLimits limits;
   limits.max_clients_per_route = 1;
   Relay relay({Route(echo.address(), 1)}, limits);
@@ -339,7 +315,7 @@ TEST(Netem, NewClientsBeyondTheCapAreDroppedAndCounted) {
 }
 
 TEST(Netem, IdleClientsExpireAndComeBack) {
-  Echo echo;
+  testing::UdpEcho echo;
   NetemLimits limits;
   limits.idle_timeout_ns = 50 * kMs;
   Relay relay({Route(echo.address(), 1)}, limits);
