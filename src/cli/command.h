@@ -32,5 +32,8 @@ void AddNetemCommand(CLI::App& app);   // netem
 void AddGpuCommands(CLI::App& app);    // gpus
 void AddDemoCommand(CLI::App& app);    // demo
 void AddBenchCommands(CLI::App& app);  // bench rtt
+void AddGeoCommands(CLI::App& app);    // geo verdict, plan, and the two below
+void AddGeoEvalCommand(CLI::App* geo);  // geo eval
+void AddGeoMapCommand(CLI::App* geo);   // geo map
 
 }  // namespace custodian::cli

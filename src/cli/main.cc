@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   cli::AddNetemCommand(app);
   cli::AddGpuCommands(app);
   cli::AddDemoCommand(app);
+  cli::AddGeoCommands(app);
   cli::AddBenchCommands(app);
 
   try {

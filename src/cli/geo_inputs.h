@@ -1,0 +1,26 @@
+// Inputs shared by the geo commands: policy, borders, trusted landmarks, receipts, --site and
+// --licensed parsing, each failing with a message that names the flag.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "geo/countries.h"
+#include "geo/landmarks.h"
+#include "geo/policy.h"
+#include "geo/verdict.h"
+
+namespace custodian::cli {
+
+Result<geo::Policy> LoadPolicyFlag(const std::string& path);  // "" -> compiled-in default
+Result<geo::LatLon> ParseSiteFlag(const std::string& text);   // "LAT,LON"
+Result<std::set<std::string>> ParseLicensedFlag(const std::string& text);  // "SG,MY"
+// Parses and checks every receipt against the trusted landmarks (signature, position).
+Result<std::vector<geo::Observation>> LoadReceipts(
+    const std::vector<std::string>& files, const std::vector<geo::TrustedLandmark>& trusted);
+// The borders, loaded once per process.
+Result<const geo::CountryMap*> Borders();
+
+}  // namespace custodian::cli

@@ -1,0 +1,180 @@
+#include "geo/territory.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+#include "geo/sphere.h"
+
+namespace custodian::geo {
+namespace {
+
+LonLatBox EdgeBox(const LatLon& a, const LatLon& b) {
+  return {std::min(a.lon_deg, b.lon_deg), std::min(a.lat_deg, b.lat_deg),
+          std::max(a.lon_deg, b.lon_deg), std::max(a.lat_deg, b.lat_deg)};
+}
+
+// Does segment ab meet the closed box (planar)? Liang–Barsky clipping.
+bool SegmentMeetsBox(const LatLon& a, const LatLon& b, const LonLatBox& box) {
+  double t0 = 0, t1 = 1;
+  double dx = b.lon_deg - a.lon_deg, dy = b.lat_deg - a.lat_deg;
+  const double p[4] = {-dx, dx, -dy, dy};
+  const double q[4] = {a.lon_deg - box.min_lon_deg, box.max_lon_deg - a.lon_deg,
+                       a.lat_deg - box.min_lat_deg, box.max_lat_deg - a.lat_deg};
+  for (int i = 0; i < 4; ++i) {
+    if (p[i] == 0) {
+      if (q[i] < 0) return false;
+    } else {
+      double t = q[i] / p[i];
+      if (p[i] < 0) {
+        t0 = std::max(t0, t);
+      } else {
+        t1 = std::min(t1, t);
+      }
+      if (t0 > t1) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Territory::AddCountry(const Country& c, std::vector<std::vector<uint32_t>>& buckets) {
+  auto code_index = uint16_t(code_names_.size());
+  code_names_.push_back(c.alpha2.empty() ? c.name : c.alpha2);
+  for (const Polygon& poly : c.polygons) {
+    for (const auto& ring : poly.rings) {
+      for (size_t i = 0; i < ring.size(); ++i) {
+        const LatLon& a = ring[i];
+        const LatLon& b = ring[(i + 1) % ring.size()];
+        if (a.lat_deg == b.lat_deg && a.lon_deg == b.lon_deg) continue;
+        auto id = uint32_t(edges_.size());
+        edges_.push_back({a, b, code_index});
+        LonLatBox box = EdgeBox(a, b);
+        for (int r = Row(box.min_lat_deg); r <= Row(box.max_lat_deg); ++r) {
+          row_edges_[size_t(r)].push_back(id);
+          for (int col = Col(box.min_lon_deg); col <= Col(box.max_lon_deg); ++col) {
+            buckets[size_t(r) * kCols + size_t(col)].push_back(id);
+          }
+        }
+      }
+    }
+  }
+}
+
+void Territory::FinishIndex(std::vector<std::vector<uint32_t>>& buckets) {
+  bucket_start_.reserve(buckets.size() + 1);
+  for (size_t k = 0; k < buckets.size(); ++k) {
+    bucket_start_.push_back(uint32_t(bucket_edges_.size()));
+    if (!buckets[k].empty()) nonempty_buckets_.push_back(uint32_t(k));
+    bucket_edges_.insert(bucket_edges_.end(), buckets[k].begin(), buckets[k].end());
+  }
+  bucket_start_.push_back(uint32_t(bucket_edges_.size()));
+}
+
+Territory Territory::Build(const CountryMap& map, const std::set<std::string>& codes) {
+  Territory t;
+  t.codes_ = codes;
+  std::vector<std::vector<uint32_t>> buckets(size_t(kRows) * kCols);
+  t.row_edges_.resize(kRows);
+  for (const auto& code : codes) {
+    const Country* c = map.Find(code);
+    if (c == nullptr || c->polygons.empty()) {
+      t.missing_.push_back(code);
+      continue;
+    }
+    t.AddCountry(*c, buckets);
+  }
+  t.FinishIndex(buckets);
+  return t;
+}
+
+Territory Territory::BuildAllExcept(const CountryMap& map, const std::set<std::string>& excluded) {
+  Territory t;
+  std::vector<std::vector<uint32_t>> buckets(size_t(kRows) * kCols);
+  t.row_edges_.resize(kRows);
+  for (const Country& c : map.countries()) {
+    if (!c.alpha2.empty() && excluded.count(c.alpha2) != 0) continue;
+    if (!c.alpha2.empty()) t.codes_.insert(c.alpha2);
+    t.AddCountry(c, buckets);
+  }
+  t.FinishIndex(buckets);
+  return t;
+}
+
+bool Territory::Contains(const LatLon& p) const {
+  // Even-odd ray cast eastwards along p's latitude, over the edges spanning p's 1° row. All rings
+  // of all polygons together: the countries do not overlap, so parity is membership.
+  if (edges_.empty() || p.lat_deg < -90 || p.lat_deg > 90) return false;
+  bool inside = false;
+  for (uint32_t id : row_edges_[size_t(Row(p.lat_deg))]) {
+    const Edge& e = edges_[id];
+    if ((e.a.lat_deg > p.lat_deg) != (e.b.lat_deg > p.lat_deg)) {
+      double x = e.a.lon_deg + (p.lat_deg - e.a.lat_deg) / (e.b.lat_deg - e.a.lat_deg) *
+                                   (e.b.lon_deg - e.a.lon_deg);
+      if (x > p.lon_deg) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+Territory::Nearest Territory::NearestBorder(const LatLon& p) const {
+  Nearest best;
+  best.distance_km = std::numeric_limits<double>::infinity();
+  if (edges_.empty()) return best;
+  // Visit buckets nearest first; stop when the next bucket is farther than the best edge.
+  using Item = std::pair<double, uint32_t>;
+  std::vector<Item> order;
+  order.reserve(nonempty_buckets_.size());
+  for (uint32_t k : nonempty_buckets_) {
+    int r = int(k / kCols), c = int(k % kCols);
+    LonLatBox cell{c - 180.0, r - 90.0, c - 179.0, r - 89.0};
+    order.emplace_back(SphereDistanceToBoxKm(p, cell), k);
+  }
+  std::make_heap(order.begin(), order.end(), std::greater<>());
+  while (!order.empty()) {
+    std::pop_heap(order.begin(), order.end(), std::greater<>());
+    auto [bucket_km, k] = order.back();
+    order.pop_back();
+    if (bucket_km > best.distance_km) break;
+    for (uint32_t i = bucket_start_[k]; i < bucket_start_[k + 1]; ++i) {
+      const Edge& e = edges_[bucket_edges_[i]];
+      LonLatBox box = EdgeBox(e.a, e.b);
+      double d = SphereDistanceToBoxKm(p, box);
+      if (d < best.distance_km) {
+        best.distance_km = d;
+        best.code = code_names_[e.code_index];
+        best.point = {std::clamp(p.lat_deg, box.min_lat_deg, box.max_lat_deg),
+                      std::clamp(p.lon_deg, box.min_lon_deg, box.max_lon_deg)};
+      }
+    }
+  }
+  return best;
+}
+
+Territory::Nearest Territory::NearestPoint(const LatLon& p) const {
+  Nearest n = NearestBorder(p);
+  if (Contains(p)) {
+    n.distance_km = 0;
+    n.point = p;
+  }
+  return n;
+}
+
+Territory::Relation Territory::Classify(const LonLatBox& box) const {
+  if (edges_.empty()) return Relation::kOutside;
+  for (int r = Row(box.min_lat_deg); r <= Row(box.max_lat_deg); ++r) {
+    for (int c = Col(box.min_lon_deg); c <= Col(box.max_lon_deg); ++c) {
+      size_t k = size_t(r) * kCols + size_t(c);
+      for (uint32_t i = bucket_start_[k]; i < bucket_start_[k + 1]; ++i) {
+        const Edge& e = edges_[bucket_edges_[i]];
+        if (SegmentMeetsBox(e.a, e.b, box)) return Relation::kMixed;
+      }
+    }
+  }
+  LatLon center{(box.min_lat_deg + box.max_lat_deg) / 2, (box.min_lon_deg + box.max_lon_deg) / 2};
+  return Contains(center) ? Relation::kInside : Relation::kOutside;
+}
+
+}  // namespace custodian::geo

@@ -1,0 +1,73 @@
+// A territory: the union of some countries' polygons, indexed for the questions the verdict
+// engine asks — is a point inside, how far is it from the border, and is a lon/lat box wholly
+// outside, wholly inside, or mixed.
+//
+// Polygon edges are straight in the lon/lat plane (as the map defines them). Distances are on
+// the sphere (geo/sphere.h) and are lower bounds: the distance to an edge is taken as the exact
+// distance to the edge's lon/lat bounding box, which contains it. Immutable after Build; const
+// methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "geo/countries.h"
+#include "geo/geometry.h"
+
+namespace custodian::geo {
+
+class Territory {
+ public:
+  // The countries whose alpha-2 code is in `codes` (codes with no polygons are ignored; see
+  // missing()).
+  static Territory Build(const CountryMap& map, const std::set<std::string>& codes);
+  // Every feature on the map (those without an ISO code too) except the `excluded` codes: the
+  // land that is not licensed, for "the region touches no other country's land".
+  static Territory BuildAllExcept(const CountryMap& map, const std::set<std::string>& excluded);
+
+  bool empty() const { return edges_.empty(); }
+  const std::set<std::string>& codes() const { return codes_; }
+  const std::vector<std::string>& missing() const { return missing_; }  // codes not on the map
+
+  bool Contains(const LatLon& p) const;
+
+  struct Nearest {
+    double distance_km = 0;  // sphere km, lower bound on the distance to the border
+    std::string code;        // country of the nearest border edge
+    LatLon point;            // a point of that edge's box nearest to p (for reporting)
+  };
+  // Lower bound on the distance from p to the territory's border; infinity when empty.
+  Nearest NearestBorder(const LatLon& p) const;
+  // 0 inside, else NearestBorder(p).
+  Nearest NearestPoint(const LatLon& p) const;
+
+  enum class Relation { kOutside, kInside, kMixed };
+  // Exact in the lon/lat plane: no edge meets the box and its center is outside/inside.
+  Relation Classify(const LonLatBox& box) const;
+
+ private:
+  struct Edge {
+    LatLon a, b;
+    uint16_t code_index;
+  };
+  static constexpr int kCols = 360, kRows = 180;  // 1° buckets
+  static int Col(double lon) { return std::min(kCols - 1, std::max(0, int(lon + 180.0))); }
+  static int Row(double lat) { return std::min(kRows - 1, std::max(0, int(lat + 90.0))); }
+  void AddCountry(const Country& c, std::vector<std::vector<uint32_t>>& buckets);
+  void FinishIndex(std::vector<std::vector<uint32_t>>& buckets);
+
+  std::set<std::string> codes_;
+  std::vector<std::string> code_names_;  // code_index -> alpha-2
+  std::vector<std::string> missing_;
+  std::vector<Edge> edges_;
+  // CSR grid: edges whose box meets bucket (row, col) are bucket_edges_[start[k]..start[k+1]).
+  std::vector<uint32_t> bucket_start_;
+  std::vector<uint32_t> bucket_edges_;
+  std::vector<uint32_t> nonempty_buckets_;  // bucket ids with edges, for nearest searches
+  // Per 1° latitude row, edges spanning that row (each once), for point-in-territory rays.
+  std::vector<std::vector<uint32_t>> row_edges_;
+};
+
+}  // namespace custodian::geo
