@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Custodian needs to build, test and run — only those missing.
-# `apt-get update` runs at most once, and only when something is missing.
+# Installs what Custodian needs to build, test and run — only what is missing:
+#  1. Debian 12 packages (`apt-get update` runs at most once, and only when something is missing);
+#  2. the npm package world-atlas (Natural Earth 1:10m borders, countries-10m.json), pinned with
+#     its integrity hash in third_party/world-atlas/package-lock.json and installed by `npm ci`.
+#     The program reads that file at run time and never fetches anything itself.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -13,6 +17,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# node and npm: Debian ships npm as a separate package, but a nodesource nodejs bundles it (and
+# conflicts with Debian's npm), so ask for `nodejs npm` only when a command is missing.
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   [[ $p == \#* ]] && continue
@@ -22,14 +32,25 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "deps: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "deps: not root; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "deps: installing ${missing[*]}"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "deps: not root; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
-  exit 1
+# Borders. `npm ci` installs exactly the lockfile's version and refuses a tarball whose sha512
+# differs from the recorded integrity, so a tampered or substituted map cannot slip in.
+atlas_dir=third_party/world-atlas
+atlas_file=$atlas_dir/node_modules/world-atlas/countries-10m.json
+if [[ -f $atlas_file ]]; then
+  echo "deps: $atlas_file present"
+else
+  echo "deps: installing world-atlas (npm ci in $atlas_dir)"
+  (cd "$atlas_dir" && npm ci --no-audit --no-fund)
+  [[ -f $atlas_file ]] || { echo "deps: npm ci did not produce $atlas_file" >&2; exit 1; }
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <map>
 #include <queue>
 
 #include "geo/sphere.h"
@@ -63,14 +65,38 @@ void Territory::AddCountry(const Country& c, std::vector<std::vector<uint32_t>>&
   }
 }
 
+Territory::Territory(Territory&& o) noexcept {
+  *this = std::move(o);
+}
+
+Territory& Territory::operator=(Territory&& o) noexcept {
+  codes_ = std::move(o.codes_);
+  code_names_ = std::move(o.code_names_);
+  missing_ = std::move(o.missing_);
+  edges_ = std::move(o.edges_);
+  bucket_start_ = std::move(o.bucket_start_);
+  bucket_edges_ = std::move(o.bucket_edges_);
+  nonempty_buckets_ = std::move(o.nonempty_buckets_);
+  coarse_buckets_ = std::move(o.coarse_buckets_);
+  row_edges_ = std::move(o.row_edges_);
+  memo_.clear();
+  return *this;
+}
+
 void Territory::FinishIndex(std::vector<std::vector<uint32_t>>& buckets) {
   bucket_start_.reserve(buckets.size() + 1);
+  std::map<uint32_t, std::vector<uint32_t>> coarse;
   for (size_t k = 0; k < buckets.size(); ++k) {
     bucket_start_.push_back(uint32_t(bucket_edges_.size()));
-    if (!buckets[k].empty()) nonempty_buckets_.push_back(uint32_t(k));
+    if (!buckets[k].empty()) {
+      nonempty_buckets_.push_back(uint32_t(k));
+      uint32_t r = uint32_t(k / kCols) / kCoarse, c = uint32_t(k % kCols) / kCoarse;
+      coarse[r * (kCols / kCoarse) + c].push_back(uint32_t(k));
+    }
     bucket_edges_.insert(bucket_edges_.end(), buckets[k].begin(), buckets[k].end());
   }
   bucket_start_.push_back(uint32_t(bucket_edges_.size()));
+  coarse_buckets_.assign(coarse.begin(), coarse.end());
 }
 
 Territory Territory::Build(const CountryMap& map, const std::set<std::string>& codes) {
@@ -120,24 +146,55 @@ bool Territory::Contains(const LatLon& p) const {
 }
 
 Territory::Nearest Territory::NearestBorder(const LatLon& p) const {
+  uint64_t lat_bits = 0, lon_bits = 0;
+  std::memcpy(&lat_bits, &p.lat_deg, 8);
+  std::memcpy(&lon_bits, &p.lon_deg, 8);
+  uint64_t key = lat_bits * 0x9E3779B97F4A7C15ULL ^ lon_bits;
+  {
+    std::lock_guard lock(memo_mu_);
+    auto it = memo_.find(key);
+    if (it != memo_.end()) return it->second;
+  }
+  Nearest n = ComputeNearestBorder(p);
+  std::lock_guard lock(memo_mu_);
+  if (memo_.size() > 100000) memo_.clear();  // bounded; landmarks are few
+  memo_.emplace(key, n);
+  return n;
+}
+
+Territory::Nearest Territory::ComputeNearestBorder(const LatLon& p) const {
   Nearest best;
   best.distance_km = std::numeric_limits<double>::infinity();
   if (edges_.empty()) return best;
-  // Visit buckets nearest first; stop when the next bucket is farther than the best edge.
-  using Item = std::pair<double, uint32_t>;
-  std::vector<Item> order;
-  order.reserve(nonempty_buckets_.size());
-  for (uint32_t k : nonempty_buckets_) {
-    int r = int(k / kCols), c = int(k % kCols);
-    LonLatBox cell{c - 180.0, r - 90.0, c - 179.0, r - 89.0};
-    order.emplace_back(SphereDistanceToBoxKm(p, cell), k);
+  // Best-first over 10° super-buckets, then their 1° buckets, then edges: stop when the next
+  // box is farther than the best edge (box distances are lower bounds for their contents).
+  struct Item {
+    double km;
+    uint32_t id;
+    bool fine;
+    bool operator>(const Item& o) const { return km > o.km; }
+  };
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> queue;
+  for (uint32_t i = 0; i < coarse_buckets_.size(); ++i) {
+    uint32_t k = coarse_buckets_[i].first;
+    int r = int(k / (kCols / kCoarse)) * kCoarse, c = int(k % (kCols / kCoarse)) * kCoarse;
+    LonLatBox cell{c - 180.0, r - 90.0, c - 180.0 + kCoarse, r - 90.0 + kCoarse};
+    queue.push({SphereDistanceToBoxKm(p, cell), i, false});
   }
-  std::make_heap(order.begin(), order.end(), std::greater<>());
-  while (!order.empty()) {
-    std::pop_heap(order.begin(), order.end(), std::greater<>());
-    auto [bucket_km, k] = order.back();
-    order.pop_back();
-    if (bucket_km > best.distance_km) break;
+  while (!queue.empty()) {
+    Item item = queue.top();
+    queue.pop();
+    if (item.km > best.distance_km) break;
+    if (!item.fine) {
+      for (uint32_t k : coarse_buckets_[item.id].second) {
+        int r = int(k / kCols), c = int(k % kCols);
+        LonLatBox cell{c - 180.0, r - 90.0, c - 179.0, r - 89.0};
+        double km = SphereDistanceToBoxKm(p, cell);
+        if (km <= best.distance_km) queue.push({km, k, true});
+      }
+      continue;
+    }
+    uint32_t k = item.id;
     for (uint32_t i = bucket_start_[k]; i < bucket_start_[k + 1]; ++i) {
       const Edge& e = edges_[bucket_edges_[i]];
       LonLatBox box = EdgeBox(e.a, e.b);

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "geo/countries.h"
@@ -20,6 +22,9 @@ namespace custodian::geo {
 
 class Territory {
  public:
+  Territory() = default;
+  Territory(Territory&& o) noexcept;
+  Territory& operator=(Territory&& o) noexcept;
   // The countries whose alpha-2 code is in `codes` (codes with no polygons are ignored; see
   // missing()).
   static Territory Build(const CountryMap& map, const std::set<std::string>& codes);
@@ -39,6 +44,7 @@ class Territory {
     LatLon point;            // a point of that edge's box nearest to p (for reporting)
   };
   // Lower bound on the distance from p to the territory's border; infinity when empty.
+  // Memoised per point: the verdict engine asks again and again about the same landmarks.
   Nearest NearestBorder(const LatLon& p) const;
   // 0 inside, else NearestBorder(p).
   Nearest NearestPoint(const LatLon& p) const;
@@ -53,6 +59,7 @@ class Territory {
     uint16_t code_index;
   };
   static constexpr int kCols = 360, kRows = 180;  // 1° buckets
+  static constexpr int kCoarse = 10;              // 10° super-buckets for nearest searches
   static int Col(double lon) { return std::min(kCols - 1, std::max(0, int(lon + 180.0))); }
   static int Row(double lat) { return std::min(kRows - 1, std::max(0, int(lat + 90.0))); }
   void AddCountry(const Country& c, std::vector<std::vector<uint32_t>>& buckets);
@@ -66,6 +73,11 @@ class Territory {
   std::vector<uint32_t> bucket_start_;
   std::vector<uint32_t> bucket_edges_;
   std::vector<uint32_t> nonempty_buckets_;  // bucket ids with edges, for nearest searches
+  // For each non-empty 10° super-bucket, its non-empty 1° buckets.
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> coarse_buckets_;
+  Nearest ComputeNearestBorder(const LatLon& p) const;
+  mutable std::mutex memo_mu_;
+  mutable std::unordered_map<uint64_t, Nearest> memo_;  // key: the point's coordinate bits
   // Per 1° latitude row, edges spanning that row (each once), for point-in-territory rays.
   std::vector<std::vector<uint32_t>> row_edges_;
 };
