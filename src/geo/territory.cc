@@ -79,6 +79,8 @@ Territory& Territory::operator=(Territory&& o) noexcept {
   nonempty_buckets_ = std::move(o.nonempty_buckets_);
   coarse_buckets_ = std::move(o.coarse_buckets_);
   row_edges_ = std::move(o.row_edges_);
+  row_by_max_lon_ = std::move(o.row_by_max_lon_);
+  row_by_min_lon_ = std::move(o.row_by_min_lon_);
   memo_.clear();
   return *this;
 }
@@ -97,6 +99,17 @@ void Territory::FinishIndex(std::vector<std::vector<uint32_t>>& buckets) {
   }
   bucket_start_.push_back(uint32_t(bucket_edges_.size()));
   coarse_buckets_.assign(coarse.begin(), coarse.end());
+  row_by_max_lon_.resize(row_edges_.size());
+  row_by_min_lon_.resize(row_edges_.size());
+  for (size_t r = 0; r < row_edges_.size(); ++r) {
+    for (uint32_t id : row_edges_[r]) {
+      const Edge& e = edges_[id];
+      row_by_max_lon_[r].emplace_back(std::max(e.a.lon_deg, e.b.lon_deg), id);
+      row_by_min_lon_[r].emplace_back(std::min(e.a.lon_deg, e.b.lon_deg), id);
+    }
+    std::sort(row_by_max_lon_[r].begin(), row_by_max_lon_[r].end());
+    std::sort(row_by_min_lon_[r].begin(), row_by_min_lon_[r].end());
+  }
 }
 
 Territory Territory::Build(const CountryMap& map, const std::set<std::string>& codes) {
@@ -130,17 +143,30 @@ Territory Territory::BuildAllExcept(const CountryMap& map, const std::set<std::s
 }
 
 bool Territory::Contains(const LatLon& p) const {
-  // Even-odd ray cast eastwards along p's latitude, over the edges spanning p's 1° row. All rings
-  // of all polygons together: the countries do not overlap, so parity is membership.
-  if (edges_.empty() || p.lat_deg < -90 || p.lat_deg > 90) return false;
+  // Even-odd ray cast along p's latitude over the edges spanning p's 1° row — eastwards or
+  // westwards, whichever has fewer candidate edges (the parity is the same). All rings of all
+  // polygons together: countries do not overlap, so parity is membership.
+  if (edges_.empty() || !(p.lat_deg >= -90 && p.lat_deg <= 90)) return false;
+  const size_t row = size_t(Row(p.lat_deg));
+  const auto& by_max = row_by_max_lon_[row];
+  const auto& by_min = row_by_min_lon_[row];
+  auto east_begin =
+      std::upper_bound(by_max.begin(), by_max.end(), std::make_pair(p.lon_deg, UINT32_MAX));
+  // min lon <= x: an edge starting exactly at p's longitude can cross at x == p.lon.
+  auto west_end =
+      std::upper_bound(by_min.begin(), by_min.end(), std::make_pair(p.lon_deg, UINT32_MAX));
+  const bool east = (by_max.end() - east_begin) <= (west_end - by_min.begin());
   bool inside = false;
-  for (uint32_t id : row_edges_[size_t(Row(p.lat_deg))]) {
-    const Edge& e = edges_[id];
-    if ((e.a.lat_deg > p.lat_deg) != (e.b.lat_deg > p.lat_deg)) {
-      double x = e.a.lon_deg + (p.lat_deg - e.a.lat_deg) / (e.b.lat_deg - e.a.lat_deg) *
-                                   (e.b.lon_deg - e.a.lon_deg);
-      if (x > p.lon_deg) inside = !inside;
-    }
+  auto crosses = [&](const Edge& e) {
+    if ((e.a.lat_deg > p.lat_deg) == (e.b.lat_deg > p.lat_deg)) return false;
+    double x = e.a.lon_deg + (p.lat_deg - e.a.lat_deg) / (e.b.lat_deg - e.a.lat_deg) *
+                                 (e.b.lon_deg - e.a.lon_deg);
+    return east ? x > p.lon_deg : x <= p.lon_deg;
+  };
+  if (east) {
+    for (auto it = east_begin; it != by_max.end(); ++it) inside ^= crosses(edges_[it->second]);
+  } else {
+    for (auto it = by_min.begin(); it != west_end; ++it) inside ^= crosses(edges_[it->second]);
   }
   return inside;
 }

@@ -80,6 +80,9 @@ class Territory {
   mutable std::unordered_map<uint64_t, Nearest> memo_;  // key: the point's coordinate bits
   // Per 1° latitude row, edges spanning that row (each once), for point-in-territory rays.
   std::vector<std::vector<uint32_t>> row_edges_;
+  // The same edges as (max lon, id) and (min lon, id), sorted: the candidates for a ray cast
+  // east (max lon > x) or west (min lon < x) are then a contiguous range.
+  std::vector<std::vector<std::pair<double, uint32_t>>> row_by_max_lon_, row_by_min_lon_;
 };
 
 }  // namespace custodian::geo

@@ -327,3 +327,29 @@ TEST_F(VerdictTest, RandomizedSoundness) {
 
 }  // namespace
 }  // namespace custodian::geo
+
+namespace custodian::geo {
+namespace {
+
+// Contains casts its ray east or west, whichever is cheaper; both must agree with the
+// polygon-by-polygon even-odd test everywhere, including on grid-aligned coordinates.
+TEST(Territory, ContainsAgreesWithThePolygonsOnRandomAndGridPoints) {
+  Territory world = Territory::BuildAllExcept(Map(), {});
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180);
+  for (int i = 0; i < 20000; ++i) {
+    LatLon p = i % 4 == 0 ? LatLon{std::round(lat(rng) * 10) / 10, std::round(lon(rng) * 10) / 10}
+                          : LatLon{lat(rng), lon(rng)};
+    bool expected = !Map().CountryAt(p).empty();
+    if (!expected) {
+      for (const auto& c : Map().countries()) {  // features without an ISO code count as land
+        if (!c.alpha2.empty() || !c.box.Contains(p)) continue;
+        for (const auto& poly : c.polygons) expected = expected || poly.Contains(p);
+      }
+    }
+    ASSERT_EQ(world.Contains(p), expected) << p.lat_deg << "," << p.lon_deg;
+  }
+}
+
+}  // namespace
+}  // namespace custodian::geo
