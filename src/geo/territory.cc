@@ -171,11 +171,15 @@ bool Territory::Contains(const LatLon& p) const {
   return inside;
 }
 
-Territory::Nearest Territory::NearestBorder(const LatLon& p) const {
+size_t Territory::PointHash::operator()(const std::pair<double, double>& p) const {
   uint64_t lat_bits = 0, lon_bits = 0;
-  std::memcpy(&lat_bits, &p.lat_deg, 8);
-  std::memcpy(&lon_bits, &p.lon_deg, 8);
-  uint64_t key = lat_bits * 0x9E3779B97F4A7C15ULL ^ lon_bits;
+  std::memcpy(&lat_bits, &p.first, 8);
+  std::memcpy(&lon_bits, &p.second, 8);
+  return size_t(lat_bits * 0x9E3779B97F4A7C15ULL ^ lon_bits);
+}
+
+Territory::Nearest Territory::NearestBorder(const LatLon& p) const {
+  const std::pair<double, double> key{p.lat_deg, p.lon_deg};
   {
     std::lock_guard lock(memo_mu_);
     auto it = memo_.find(key);

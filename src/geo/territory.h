@@ -77,7 +77,11 @@ class Territory {
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> coarse_buckets_;
   Nearest ComputeNearestBorder(const LatLon& p) const;
   mutable std::mutex memo_mu_;
-  mutable std::unordered_map<uint64_t, Nearest> memo_;  // key: the point's coordinate bits
+  struct PointHash {
+    size_t operator()(const std::pair<double, double>& p) const;
+  };
+  // Keyed by the exact coordinates (never by a hash alone: a collision would be a wrong answer).
+  mutable std::unordered_map<std::pair<double, double>, Nearest, PointHash> memo_;
   // Per 1° latitude row, edges spanning that row (each once), for point-in-territory rays.
   std::vector<std::vector<uint32_t>> row_edges_;
   // The same edges as (max lon, id) and (min lon, id), sorted: the candidates for a ray cast
