@@ -15,7 +15,9 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include "cli/command.h"
+
 #include "core/file.h"
 #include "core/key_file.h"
 #include "core/subprocess.h"
@@ -29,16 +31,25 @@ struct DemoLandmark {
   const char* id;
   const char* place;
   double lat_deg, lon_deg;
+  const char* country;
+  const char* operator_name;
 };
 constexpr DemoLandmark kLandmarks[] = {
-    {"SIN-1", "Singapore", 1.3521, 103.8198},
-    {"FRA-1", "Frankfurt", 50.1109, 8.6821},
-    {"IAD-1", "Ashburn VA", 39.0438, -77.4874},
+    {"SIN-1", "Singapore", 1.3521, 103.8198, "SG", "Demo Exchange SG"},
+    {"FRA-1", "Frankfurt", 50.1109, 8.6821, "DE", "Demo Exchange DE"},
+    {"IAD-1", "Ashburn VA", 39.0438, -77.4874, "US", "Demo Exchange US"},
 };
+constexpr const char* kSiteLicensed = "MY,SG,ID";
 constexpr double kSiteLatDeg = 1.4927, kSiteLonDeg = 103.7414;  // Johor Bahru, Malaysia
 constexpr double kPathInflation = 1.5;
 
 using namespace std::chrono_literals;
+
+std::string SiteText() {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f,%.4f", kSiteLatDeg, kSiteLonDeg);
+  return buf;
+}
 
 // Reads the first stdout line of a freshly started server, which names its bound address.
 Result<std::string> FirstLine(Subprocess& p, const std::string& what) {
@@ -59,8 +70,8 @@ std::string Token(const std::string& line, size_t index) {
 int RunDemoIn(const std::string& dir, int samples) {
   const std::string self = SelfExecutablePath();
 
-  std::cout << "Custodian demo v0: an agent in Johor, Malaysia (" << kSiteLatDeg << ", "
-            << kSiteLonDeg << ") proves how near it is to three landmarks.\n"
+  std::cout << "Custodian demo: an agent in Johor, Malaysia (" << SiteText()
+            << ") proves how near it is to three landmarks.\n"
             << "Each landmark is reached through `custodian netem`, delaying each direction by "
                "distance / (2/3 c) x "
             << kPathInflation << ".\nWorking directory: " << dir << "\n\n";
@@ -173,11 +184,37 @@ int RunDemoIn(const std::string& dir, int samples) {
         kLandmarks[nearest].id, nearest_bound_km, kLandmarks[nearest].place);
   }
 
+  // The geolocation engine's verdict on the three receipts, as a regulator would run it.
+  nlohmann::json trusted = nlohmann::json::array();
+  for (size_t i = 0; i < std::size(kLandmarks); ++i) {
+    trusted.push_back({{"id", kLandmarks[i].id},
+                       {"operator", kLandmarks[i].operator_name},
+                       {"lat", kLandmarks[i].lat_deg},
+                       {"lon", kLandmarks[i].lon_deg},
+                       {"country", kLandmarks[i].country},
+                       {"public_key", pubs[i]}});
+  }
+  if (Status s = WriteFileAtomic(dir + "/landmarks.json", trusted.dump(2), 0644); !s.ok()) {
+    return Fail(s);
+  }
+  std::vector<std::string> verdict_args = {
+      self,     "geo",      "verdict",    "--landmarks", dir + "/landmarks.json",
+      "--site", SiteText(), "--licensed", kSiteLicensed, "--receipts"};
+  for (const auto& lm : kLandmarks) verdict_args.push_back(dir + "/receipt-" + lm.id + ".json");
+  std::cout << "\n$ custodian geo verdict --site " << SiteText() << " --licensed " << kSiteLicensed
+            << " (landmarks.json, 3 receipts)\n";
+  auto verdict = Subprocess::Spawn(verdict_args);
+  int verdict_rc = 1;
+  if (verdict.ok()) {
+    std::cout << verdict->ReadAll();
+    verdict_rc = verdict->Wait();
+  }
+
   for (auto& s : servers) s.Signal(SIGTERM);
   netem->Signal(SIGTERM);
   for (auto& s : servers) s.Wait();
   netem->Wait();
-  return all_valid && physics_holds ? 0 : 1;
+  return all_valid && physics_holds && verdict_rc == 0 ? 0 : 1;
 }
 
 int RunDemo(int samples, bool keep) {
