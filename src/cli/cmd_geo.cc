@@ -23,19 +23,11 @@ int RunVerdict(const VerdictFlags& f) {
   if (!site.ok()) return Fail(site.status());
   auto licensed = ParseLicensedFlag(f.licensed);
   if (!licensed.ok()) return Fail(licensed.status());
-  auto policy = LoadPolicyFlag(f.policy);
-  if (!policy.ok()) return Fail(policy.status());
-  auto trusted = geo::LoadLandmarksFile(f.landmarks);
-  if (!trusted.ok()) return Fail(trusted.status().WithContext("--landmarks"));
-  // Receipts first: a receipt that fails its signature or disagrees with the trusted file
-  // stops the command (exit 1), it is never silently left out.
-  auto observations = LoadReceipts(f.receipts, *trusted);
-  if (!observations.ok()) return Fail(observations.status());
-  auto borders = Borders();
-  if (!borders.ok()) return Fail(borders.status());
-  geo::VerdictEngine engine(**borders, *policy);
+  auto in = LoadVerdictInputs(f.policy, f.landmarks, f.receipts);
+  if (!in.ok()) return Fail(in.status());
+  geo::VerdictEngine engine(*in->borders, in->policy);
   geo::VerdictRequest request;
-  request.observations = *observations;
+  request.observations = in->observations;
   request.site = *site;
   request.licensed = *licensed;
   request.key_binding = f.key_binding;

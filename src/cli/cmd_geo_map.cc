@@ -26,27 +26,19 @@ int RunMap(const MapFlags& f) {
     licensed = *parsed;
   }
   if (f.out.empty()) return Fail(Status::InvalidInput("--out: give the SVG file to write"));
-  auto policy = LoadPolicyFlag(f.policy);
-  if (!policy.ok()) return Fail(policy.status());
-  auto trusted = geo::LoadLandmarksFile(f.landmarks);
-  if (!trusted.ok()) return Fail(trusted.status().WithContext("--landmarks"));
-  // Exactly as geo verdict: a receipt that fails its signature or disagrees with the trusted
-  // file stops the command; a map must not draw evidence the verdict would refuse.
-  auto observations = LoadReceipts(f.receipts, *trusted);
-  if (!observations.ok()) return Fail(observations.status());
-  auto borders = Borders();
-  if (!borders.ok()) return Fail(borders.status());
-
-  geo::VerdictEngine engine(**borders, *policy);
+  // Exactly as geo verdict: a map must not draw evidence the verdict would refuse.
+  auto in = LoadVerdictInputs(f.policy, f.landmarks, f.receipts);
+  if (!in.ok()) return Fail(in.status());
+  geo::VerdictEngine engine(*in->borders, in->policy);
   geo::VerdictRequest request;
-  request.observations = *observations;
+  request.observations = in->observations;
   request.site = *site;
   request.licensed = licensed;
   geo::Verdict verdict = engine.Decide(request);
 
   // Fastest answer per landmark: the circle the verdict's cap uses.
   std::map<std::string, int64_t> best_rtt_ns;
-  for (const auto& o : *observations) {
+  for (const auto& o : in->observations) {
     auto [it, inserted] = best_rtt_ns.emplace(o.landmark->id, o.min_rtt_ns);
     if (!inserted) it->second = std::min(it->second, o.min_rtt_ns);
   }
@@ -55,7 +47,7 @@ int RunMap(const MapFlags& f) {
   spec.licensed = licensed;
   spec.verdict = geo::VerdictKindName(verdict.kind);
   for (const auto& r : verdict.reasons) spec.reasons.push_back(r.text);
-  for (const auto& l : *trusted) {
+  for (const auto& l : in->trusted) {
     geo::MapLandmark m;
     m.id = l.id;
     m.position = l.position;
@@ -66,7 +58,7 @@ int RunMap(const MapFlags& f) {
     }
     spec.landmarks.push_back(m);
   }
-  std::string svg = geo::RenderSvgMap(**borders, *policy, spec);
+  std::string svg = geo::RenderSvgMap(*in->borders, in->policy, spec);
   Status written = WriteFileAtomic(f.out, svg, 0644);
   if (!written.ok()) return Fail(written.WithContext("--out"));
   std::cout << "wrote " << f.out << " (" << svg.size() / 1024 << " KiB): verdict " << spec.verdict

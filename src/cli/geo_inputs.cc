@@ -80,4 +80,25 @@ Result<const geo::CountryMap*> Borders() {
   return map.get();
 }
 
+Result<VerdictInputs> LoadVerdictInputs(const std::string& policy_path,
+                                        const std::string& landmarks_path,
+                                        const std::vector<std::string>& receipt_files) {
+  VerdictInputs in;
+  auto policy = LoadPolicyFlag(policy_path);
+  if (!policy.ok()) return policy.status();
+  in.policy = std::move(*policy);
+  auto trusted = geo::LoadLandmarksFile(landmarks_path);
+  if (!trusted.ok()) return trusted.status().WithContext("--landmarks");
+  in.trusted = std::move(*trusted);
+  // A receipt that fails its signature or disagrees with the trusted file stops the command
+  // (exit 1); it is never silently left out.
+  auto observations = LoadReceipts(receipt_files, in.trusted);
+  if (!observations.ok()) return observations.status();
+  in.observations = std::move(*observations);
+  auto borders = Borders();
+  if (!borders.ok()) return borders.status();
+  in.borders = *borders;
+  return in;
+}
+
 }  // namespace custodian::cli

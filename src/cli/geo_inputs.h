@@ -23,4 +23,17 @@ Result<std::vector<geo::Observation>> LoadReceipts(
 // The borders, loaded once per process.
 Result<const geo::CountryMap*> Borders();
 
+// Everything a verdict needs, loaded and checked in the order the commands promise: policy,
+// trusted landmarks, then every receipt (one that fails stops the command), then borders.
+// `observations` point into `trusted`, which moving the struct keeps valid.
+struct VerdictInputs {
+  geo::Policy policy;
+  std::vector<geo::TrustedLandmark> trusted;
+  std::vector<geo::Observation> observations;
+  const geo::CountryMap* borders = nullptr;
+};
+Result<VerdictInputs> LoadVerdictInputs(const std::string& policy_path,
+                                        const std::string& landmarks_path,
+                                        const std::vector<std::string>& receipt_files);
+
 }  // namespace custodian::cli
