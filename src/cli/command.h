@@ -26,13 +26,13 @@ int ExitCodeFor(const Status& status);
 // Shared flag validators (clear messages naming the flag).
 Status CheckLatLon(double lat, double lon);
 
-void AddKeyCommands(CLI::App& app);    // keygen
-void AddProtoCommands(CLI::App& app);  // landmark, measure, receipt verify
-void AddNetemCommand(CLI::App& app);   // netem
-void AddGpuCommands(CLI::App& app);    // gpus
-void AddDemoCommand(CLI::App& app);    // demo
-void AddBenchCommands(CLI::App& app);  // bench rtt
-void AddGeoCommands(CLI::App& app);    // geo verdict, plan, and the two below
+void AddKeyCommands(CLI::App& app);     // keygen
+void AddProtoCommands(CLI::App& app);   // landmark, measure, receipt verify
+void AddNetemCommand(CLI::App& app);    // netem
+void AddGpuCommands(CLI::App& app);     // gpus
+void AddDemoCommand(CLI::App& app);     // demo
+void AddBenchCommands(CLI::App& app);   // bench rtt
+void AddGeoCommands(CLI::App& app);     // geo verdict, plan, and the two below
 void AddGeoEvalCommand(CLI::App* geo);  // geo eval
 void AddGeoMapCommand(CLI::App* geo);   // geo map
 
