@@ -51,12 +51,8 @@ struct PlanFlags {
 int RunPlan(const PlanFlags& f) {
   auto site = ParseSiteFlag(f.site);
   if (!site.ok()) return Fail(site.status());
-  std::set<std::string> licensed_codes;
-  if (!f.licensed.empty()) {
-    auto licensed = ParseLicensedFlag(f.licensed);
-    if (!licensed.ok()) return Fail(licensed.status());
-    licensed_codes = *licensed;
-  }
+  auto licensed_codes = ParseOptionalLicensedFlag(f.licensed);
+  if (!licensed_codes.ok()) return Fail(licensed_codes.status());
   auto policy = LoadPolicyFlag(f.policy);
   if (!policy.ok()) return Fail(policy.status());
   auto trusted = geo::LoadLandmarksFile(f.landmarks);
@@ -66,7 +62,7 @@ int RunPlan(const PlanFlags& f) {
   geo::VerdictEngine engine(**borders, *policy);
   const geo::Territory& restricted = engine.restricted();
   const geo::Territory* licensed =
-      licensed_codes.empty() ? nullptr : &engine.Licensed(licensed_codes);
+      licensed_codes->empty() ? nullptr : &engine.Licensed(*licensed_codes);
 
   auto site_near = restricted.NearestPoint(*site);
   double site_margin_km =

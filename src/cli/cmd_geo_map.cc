@@ -19,12 +19,9 @@ struct MapFlags {
 int RunMap(const MapFlags& f) {
   auto site = ParseSiteFlag(f.site);
   if (!site.ok()) return Fail(site.status());
-  std::set<std::string> licensed;
-  if (!f.licensed.empty()) {
-    auto parsed = ParseLicensedFlag(f.licensed);
-    if (!parsed.ok()) return Fail(parsed.status());
-    licensed = *parsed;
-  }
+  auto parsed_licensed = ParseOptionalLicensedFlag(f.licensed);
+  if (!parsed_licensed.ok()) return Fail(parsed_licensed.status());
+  const std::set<std::string>& licensed = *parsed_licensed;
   if (f.out.empty()) return Fail(Status::InvalidInput("--out: give the SVG file to write"));
   // Exactly as geo verdict: a map must not draw evidence the verdict would refuse.
   auto in = LoadVerdictInputs(f.policy, f.landmarks, f.receipts);

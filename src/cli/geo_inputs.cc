@@ -52,6 +52,11 @@ Result<std::set<std::string>> ParseLicensedFlag(const std::string& text) {
   return out;
 }
 
+Result<std::set<std::string>> ParseOptionalLicensedFlag(const std::string& text) {
+  if (text.empty()) return std::set<std::string>();
+  return ParseLicensedFlag(text);
+}
+
 Result<std::vector<geo::Observation>> LoadReceipts(
     const std::vector<std::string>& files, const std::vector<geo::TrustedLandmark>& trusted) {
   std::vector<geo::Observation> out;

@@ -17,6 +17,8 @@ namespace custodian::cli {
 Result<geo::Policy> LoadPolicyFlag(const std::string& path);  // "" -> compiled-in default
 Result<geo::LatLon> ParseSiteFlag(const std::string& text);   // "LAT,LON"
 Result<std::set<std::string>> ParseLicensedFlag(const std::string& text);  // "SG,MY"
+// The same for an optional --licensed: "" is the empty set (no licensed-zone questions).
+Result<std::set<std::string>> ParseOptionalLicensedFlag(const std::string& text);
 // Parses and checks every receipt against the trusted landmarks (signature, position).
 Result<std::vector<geo::Observation>> LoadReceipts(
     const std::vector<std::string>& files, const std::vector<geo::TrustedLandmark>& trusted);
