@@ -14,6 +14,9 @@ packages=(
   libcli11-dev             # command line
   libspdlog-dev libfmt-dev # logging and formatting
   libgeographiclib-dev     # WGS84 geodesics
+  libsqlite3-dev sqlite3   # embedded database (the default store)
+  libpq-dev postgresql     # PostgreSQL 15 client library, and the server `make test` starts
+  libcpp-httplib-dev libssl-dev  # HTTP(S) server and client
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -23,6 +23,9 @@ enum class StatusCode {
   kIoError,      // the operating system refused (open, bind, write, ...)
   kFailedCheck,  // a well-formed thing failed verification (CLI exit 1)
   kInternal,
+  kAlreadyExists,     // a unique thing exists already (duplicate enrolment, replayed receipt)
+  kPermissionDenied,  // authenticated, but this caller may not do or see this
+  kAborted,           // a transaction lost a race (serialization failure, busy); retry it
 };
 
 class Status {
@@ -41,6 +44,13 @@ class Status {
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
   static Status FailedCheck(std::string msg) { return {StatusCode::kFailedCheck, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
+  static Status PermissionDenied(std::string msg) {
+    return {StatusCode::kPermissionDenied, std::move(msg)};
+  }
+  static Status Aborted(std::string msg) { return {StatusCode::kAborted, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
