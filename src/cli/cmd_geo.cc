@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "cli/geo_inputs.h"
 #include "geo/geodesic.h"
+#include "geo/plan.h"
 #include "geo/sphere.h"
 #include "geo/verdict.h"
 
@@ -60,55 +61,25 @@ int RunPlan(const PlanFlags& f) {
   auto borders = Borders();
   if (!borders.ok()) return Fail(borders.status());
   geo::VerdictEngine engine(**borders, *policy);
-  const geo::Territory& restricted = engine.restricted();
-  const geo::Territory* licensed =
-      licensed_codes->empty() ? nullptr : &engine.Licensed(*licensed_codes);
-
-  auto site_near = restricted.NearestPoint(*site);
-  double site_margin_km =
-      site_near.distance_km == 0
-          ? 0
-          : geo::GeodesicDistanceKm(site->lat_deg, site->lon_deg, site_near.point.lat_deg,
-                                    site_near.point.lon_deg);
-  const double v_km_per_s = policy->speed_km_per_s();
+  geo::SitePlan plan = geo::PlanSite(engine, *trusted, *site, *licensed_codes);
+  double site_margin_km = plan.site_margin_km;
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& l : *trusted) {
-    double d_site = geo::GeodesicDistanceKm(l.position.lat_deg, l.position.lon_deg, site->lat_deg,
-                                            site->lon_deg);
-    // Alone, a landmark verifies the site only if a cap around it that contains the site can
-    // stay clear of restricted territory (and inside the licensed zone): the largest radius is
-    // its distance to that territory, less the map buffer, in proof units (geo/region.h).
-    auto near = restricted.NearestPoint(l.position);
-    double r_max = near.distance_km * geo::kWgsOverSphereMin - policy->border_buffer_km;
-    if (licensed != nullptr) {
-      double inside =
-          licensed->Contains(l.position)
-              ? licensed->NearestBorder(l.position).distance_km * geo::kWgsOverSphereMin -
-                    policy->border_buffer_km
-              : 0;
-      r_max = std::min(r_max, inside);
-    }
-    r_max = std::max(0.0, r_max) - 1e-3;
-    bool can_help = r_max > d_site;
-    double max_rtt_ms = can_help ? 2 * r_max / v_km_per_s * 1e3 / (1 + geo::kClockRateTolerance) +
-                                       double(policy->t_min_ns) / 1e6
-                                 : 0;
-    double min_rtt_ms = 2 * d_site / v_km_per_s * 1e3 + double(policy->t_min_ns) / 1e6;
-    rows.push_back(
-        {{"landmark", l.id},
-         {"operator", l.operator_name},
-         {"distance_km", d_site},
-         {"min_possible_rtt_ms", min_rtt_ms},
-         {"max_rtt_ms_to_verify", can_help ? nlohmann::json(max_rtt_ms) : nlohmann::json()},
-         {"can_help", can_help},
-         {"nearest_restricted", near.code},
-         {"nearest_restricted_km", near.distance_km * geo::kWgsOverSphereMin}});
+  for (const geo::PlanRow& row : plan.rows) {
+    rows.push_back({{"landmark", row.landmark->id},
+                    {"operator", row.landmark->operator_name},
+                    {"distance_km", row.distance_km},
+                    {"min_possible_rtt_ms", row.min_possible_rtt_ms},
+                    {"max_rtt_ms_to_verify",
+                     row.can_help ? nlohmann::json(row.max_rtt_ms_to_verify) : nlohmann::json()},
+                    {"can_help", row.can_help},
+                    {"nearest_restricted", row.nearest_restricted},
+                    {"nearest_restricted_km", row.nearest_restricted_km}});
   }
   if (f.json) {
     std::cout << nlohmann::json{{"site", {{"lat", site->lat_deg}, {"lon", site->lon_deg}}},
                                 {"speed_model", policy->speed_model_name()},
                                 {"border_buffer_km", policy->border_buffer_km},
-                                {"site_nearest_restricted", site_near.code},
+                                {"site_nearest_restricted", plan.site_nearest_restricted},
                                 {"site_margin_km", site_margin_km},
                                 {"landmarks", rows}}
                      .dump(2)
@@ -118,7 +89,7 @@ int RunPlan(const PlanFlags& f) {
   std::printf(
       "site %.4f,%.4f: nearest restricted territory %s is %.0f km away (verdict margin); "
       "speed %s, border buffer %.0f km\n",
-      site->lat_deg, site->lon_deg, site_near.code.c_str(), site_margin_km,
+      site->lat_deg, site->lon_deg, plan.site_nearest_restricted.c_str(), site_margin_km,
       policy->speed_model_name(), policy->border_buffer_km);
   std::printf("%-12s %-18s %12s %16s %20s %9s\n", "landmark", "operator", "distance km",
               "min RTT ms", "max RTT to verify", "can help");

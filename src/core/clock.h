@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "core/status.h"
 
 namespace custodian {
 
@@ -11,5 +14,8 @@ int64_t MonotonicNs();
 int64_t RealtimeNs();
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-22T21:30:00.123Z".
 std::string FormatUtc(int64_t realtime_ns);
+// Parses RFC 3339 UTC ("2026-11-22T21:30:00Z", optional fraction of up to 9 digits, "Z" or
+// "+00:00") to Unix nanoseconds. InvalidInput naming `what` otherwise.
+Result<int64_t> ParseUtc(std::string_view text, std::string_view what);
 
 }  // namespace custodian

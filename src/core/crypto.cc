@@ -84,4 +84,16 @@ Result<PublicKey> ParsePublicKeyBase64(std::string_view b64) {
   return FixedFromBytes<32>(Base64Decode(b64), "public key");
 }
 
+std::array<uint8_t, 32> Blake2b256(ByteView data) {
+  InitCrypto();
+  std::array<uint8_t, 32> out{};
+  crypto_generichash(out.data(), out.size(), data.data(), data.size(), nullptr, 0);
+  return out;
+}
+
+bool ConstantTimeEqual(ByteView a, ByteView b) {
+  if (a.size() != b.size()) return false;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace custodian

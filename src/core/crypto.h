@@ -32,6 +32,12 @@ class Sha256Hasher {
 
 void RandomBytes(uint8_t* out, size_t len);
 
+// BLAKE2b-256 (libsodium crypto_generichash): how bearer secrets are stored. Secrets are 256-bit
+// random, so a fast hash suffices (no password stretching needed).
+std::array<uint8_t, 32> Blake2b256(ByteView data);
+// Compares in time independent of where the inputs differ (sodium_memcmp). Sizes must match.
+bool ConstantTimeEqual(ByteView a, ByteView b);
+
 // An Ed25519 key pair. The secret half never leaves this object except through SaveKeyFile.
 class SigningKey {
  public:

@@ -52,12 +52,20 @@ struct Caller {
 using Query = std::map<std::string, std::string>;
 
 struct RegistryOptions {
-  geo::Policy policy;                   // verdict policy (plus stale/inconclusive windows)
+  geo::Policy policy;  // verdict policy (plus stale/inconclusive windows)
   const geo::CountryMap* borders = nullptr;
-  int64_t stale_after_s = 900;          // no verdict for this long -> `stale` alert
-  int64_t inconclusive_window_s = 3600; // inconclusive for this long -> alert
-  int64_t max_receipt_age_s = 86400;    // older receipts are refused (replay window)
-  int64_t max_clock_ahead_s = 300;      // receipts dated this far in the future are refused
+  int64_t stale_after_s = 900;           // no verdict for this long -> `stale` alert
+  int64_t inconclusive_window_s = 3600;  // inconclusive for this long -> alert
+  int64_t max_receipt_age_s = 86400;     // older receipts are refused (replay window)
+  int64_t max_clock_ahead_s = 300;       // receipts dated this far in the future are refused
+  // How far apart two landmarks' wall clocks may be (NTP): the cloned-key check widens the time
+  // between two answers by twice this, so clock error can never fake a clone.
+  int64_t landmark_clock_uncertainty_ms = 10;
+  // Landmark timing limits the cloned-key check assumes to bound when a session started (the
+  // receipt carries only its end): spacing between challenges and the response timeout
+  // (proto/landmark.h defaults: 1 ms and 1 s).
+  int64_t landmark_max_spacing_ms = 5;
+  int64_t landmark_max_response_timeout_ms = 2000;
 };
 
 // Counters for /metrics.
@@ -86,7 +94,7 @@ class Registry {
   Result<Caller> Authenticate(std::string_view bearer_token);
   // POST /v1/tokens {role, operator?, node?, landmark?, name?} (admin) -> {id, token, role …}
   Result<json> CreateToken(const Caller& c, const json& body);
-  Result<json> ListTokens(const Caller& c);                           // GET /v1/tokens (admin)
+  Result<json> ListTokens(const Caller& c);                          // GET /v1/tokens (admin)
   Result<json> RevokeToken(const Caller& c, const std::string& id);  // DELETE /v1/tokens/{id}
   Result<json> WhoAmI(const Caller& c);                              // GET /v1/whoami (any)
 
@@ -122,14 +130,14 @@ class Registry {
   //   {enrolment_token, public_key, name?, key_binding?, gpus: [{uuid, serial, model}]}
   //   -> {node: {...}, token} (the agent token, shown once)
   Result<json> EnrolNode(const json& body);
-  Result<json> ListNodes(const Caller& c, const Query& q);             // GET /v1/nodes
-  Result<json> GetNode(const Caller& c, const std::string& id);        // GET /v1/nodes/{id}
+  Result<json> ListNodes(const Caller& c, const Query& q);       // GET /v1/nodes
+  Result<json> GetNode(const Caller& c, const std::string& id);  // GET /v1/nodes/{id}
   // GET /v1/nodes/{id}/plan (agent of the node, admin, operator, auditor): the landmarks to
   // measure, best first: [{id, address, public_key, lat, lon, max_rtt_ms_to_verify, …}]
   Result<json> PlanNode(const Caller& c, const std::string& id, const Query& q);
-  Result<json> ListChips(const Caller& c, const Query& q);             // GET /v1/chips
-  Result<json> GetChip(const Caller& c, const std::string& id);        // GET /v1/chips/{id}
-  Result<json> ChipVerdicts(const Caller& c, const std::string& id,    // GET /v1/chips/{id}/verdicts
+  Result<json> ListChips(const Caller& c, const Query& q);           // GET /v1/chips
+  Result<json> GetChip(const Caller& c, const std::string& id);      // GET /v1/chips/{id}
+  Result<json> ChipVerdicts(const Caller& c, const std::string& id,  // GET /v1/chips/{id}/verdicts
                             const Query& q);
 
   // --- attestations -------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+// Shared by the registry's translation units (not a public header): the Impl, input checks
+// that name the field, role checks, and the alert writer.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "geo/landmarks.h"
+#include "geo/verdict.h"
+#include "registry/registry.h"
+#include "store/database.h"
+
+namespace custodian::registry {
+
+using store::Transaction;
+using store::TxMode;
+using store::Value;
+
+int64_t NowMs();
+std::string FormatMs(int64_t unix_ms);  // RFC 3339 UTC with milliseconds
+json MsOrNull(const store::Row& row, size_t i);
+
+// --- input checks: each returns InvalidInput "body.<field>: <problem>" ----------------------
+Status Bad(const std::string& field, const std::string& problem);
+Status RequireObject(const json& body);
+// Rejects fields not in `known` ("body.colour: unknown field").
+Status CheckFields(const json& body, const std::set<std::string>& known);
+Result<std::string> GetId(const json& body, const std::string& field);  // [A-Za-z0-9._-]{1,64}
+Result<std::string> GetText(const json& body, const std::string& field, size_t max_len,
+                            std::optional<std::string> default_value = std::nullopt);
+Result<double> GetNumber(const json& body, const std::string& field, double min, double max);
+Result<std::string> GetCountry(const json& body, const std::string& field);  // "SG"
+// A JSON array of country codes -> sorted, comma-joined.
+Result<std::string> GetCountryList(const json& body, const std::string& field, bool allow_empty);
+std::set<std::string> SplitList(const std::string& joined);
+json ListJson(const std::string& joined);
+Result<int64_t> GetTimeMs(const json& body, const std::string& field);
+Status CheckQuery(const Query& q, const std::set<std::string>& known);
+Result<int64_t> QueryLimit(const Query& q, int64_t default_limit, int64_t max_limit);
+
+// --- roles ---------------------------------------------------------------------------------
+Status Allow(const Caller& c, std::initializer_list<Role> roles);
+bool SeesEverything(const Caller& c);  // admin, auditor
+// Operators see only their own operator's records.
+Status CheckOperatorScope(const Caller& c, const std::string& operator_id, const std::string& what);
+
+// --- alerts --------------------------------------------------------------------------------
+struct AlertSpec {
+  std::string kind;       // violation, inconclusive, stale, cloned-key, chip-conflict,
+                          // gpu-set-changed, landmark-quarantined
+  std::string dedup_key;  // one open alert per key: repeats update last_seen and count
+  std::string operator_id, site_id, node_id, chip_id, landmark_id;
+  std::string reason;
+  json numbers = json::object();
+  json evidence = json::object();  // ids: attestation, receipts, landmarks …
+};
+// Inserts the alert or, when one with the same key is open, bumps it. Returns its id.
+Result<int64_t> RaiseAlert(Transaction& tx, const AlertSpec& spec, int64_t now_ms);
+
+// A new bearer token for `role` (scoped); returns the token (shown once), stores the hash.
+Result<std::string> IssueToken(Transaction& tx, Role role, const std::string& operator_id,
+                               const std::string& node_id, const std::string& landmark_id,
+                               const std::string& name);
+
+// Countries the chips at `site_id` of `model` ("" = any) may be in at `now_ms`: the union over
+// valid licences. Empty: no valid licence.
+Result<std::set<std::string>> LicensedZone(Transaction& tx, const std::string& site_id,
+                                           const std::string& model, int64_t now_ms);
+
+// A landmark as stored.
+struct StoredLandmark {
+  geo::TrustedLandmark trusted;
+  std::string address;
+  std::string status;  // active | quarantined
+};
+Result<std::vector<StoredLandmark>> LoadLandmarks(Transaction& tx);
+
+class Registry::Impl {
+ public:
+  Impl(std::unique_ptr<store::Database> db, RegistryOptions options);
+
+  std::unique_ptr<store::Database> db;
+  RegistryOptions options;
+
+  // Verdict engines are not thread-safe and costly to build: a pool, one per concurrent user.
+  class EngineLease {
+   public:
+    EngineLease(Impl& impl, std::unique_ptr<geo::VerdictEngine> engine)
+        : impl_(impl), engine_(std::move(engine)) {}
+    ~EngineLease();
+    geo::VerdictEngine& operator*() { return *engine_; }
+    geo::VerdictEngine* operator->() { return engine_.get(); }
+
+   private:
+    Impl& impl_;
+    std::unique_ptr<geo::VerdictEngine> engine_;
+  };
+  EngineLease LeaseEngine();
+
+  // Metrics.
+  std::mutex metrics_mu;
+  std::map<std::string, uint64_t> verdict_counts;
+  std::atomic<uint64_t> attestations{0};
+  std::atomic<uint64_t> attestations_rejected{0};
+  std::atomic<int64_t> ingest_in_flight{0};
+
+ private:
+  std::mutex engines_mu_;
+  std::vector<std::unique_ptr<geo::VerdictEngine>> idle_engines_;
+};
+
+}  // namespace custodian::registry
