@@ -15,19 +15,20 @@ build-asan: deps
 	cmake --preset debug-asan
 	cmake --build build-asan -j $(JOBS)
 
-# Every test (unit + integration over real UDP on loopback), on the release build and under ASan/UBSan.
+# Every test (unit + integration over real UDP on loopback), on the release build and under ASan/UBSan,
+# with one disposable PostgreSQL server for the whole run (scripts/with-postgres.sh).
 test: build build-asan
-	ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300
-	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300
+	bash scripts/with-postgres.sh sh -c 'ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300 && ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300'
 
 test-release: build
-	ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300
+	bash scripts/with-postgres.sh ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300
 
 demo: build
 	./build/custodian demo
 
 bench: build
 	./build/custodian bench rtt
+	./build/custodian bench ingest
 	./build/custodian_microbench
 
 format:
