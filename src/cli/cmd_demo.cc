@@ -1,4 +1,5 @@
-// custodian demo — Demo v0: three real landmarks, a distance emulator, one agent.
+// custodian demo — the fleet demo (sim/fleet_demo.h); custodian demo receipts — the timing
+// protocol alone: three real landmarks, a distance emulator, one agent.
 //
 // Everything runs as separate `custodian` processes over real UDP on loopback. The agent sits
 // (notionally) in Johor, Malaysia; each landmark is reached through a netem route whose one-way
@@ -11,12 +12,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 #include "cli/command.h"
+#include "cli/signals.h"
+#include "sim/fleet_demo.h"
 
 #include "core/file.h"
 #include "core/key_file.h"
@@ -231,16 +235,83 @@ int RunDemo(int samples, bool keep) {
   return rc;
 }
 
+struct FleetFlags {
+  sim::FleetDemoOptions options;
+  int port = 8080;
+  std::string summary_json;
+  bool exit_after_summary = false;
+  bool keep = false;
+};
+
+int RunFleet(const FleetFlags& f) {
+  if (f.port < 0 || f.port > 65535) {
+    return Fail(Status::InvalidInput("--port: must be in [0, 65535]"));
+  }
+  char tmpl[] = "/tmp/custodian-demo-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return Fail(Status::IoError("cannot create a temp directory"));
+  sim::FleetDemoOptions options = f.options;
+  options.dir = tmpl;
+  options.listen = "127.0.0.1:" + std::to_string(f.port);
+  options.keep_running = !f.exit_after_summary;
+  std::atomic<bool>& stop = InstallStopSignals();
+  auto result = sim::RunFleetDemo(options, stop);
+  int rc = 0;
+  if (!result.ok()) {
+    rc = Fail(result.status());
+  } else {
+    if (!f.summary_json.empty()) {
+      if (Status s = WriteFileAtomic(f.summary_json, result->summary.dump(2), 0644); !s.ok()) {
+        rc = Fail(s);
+      }
+    }
+    if (rc == 0 && f.exit_after_summary && !result->expectations_met) rc = 1;
+  }
+  if (f.keep) {
+    std::cout << "kept " << tmpl << "\n";
+  } else {
+    std::filesystem::remove_all(tmpl);
+  }
+  return rc;
+}
+
 }  // namespace
 
 void AddDemoCommand(CLI::App& app) {
   auto* demo = app.add_subcommand(
-      "demo", "Run the end-to-end demo: 3 landmarks, netem distance emulation, one agent");
+      "demo",
+      "Run the fleet demo: registry on SQLite, 6 landmarks, 50+ agents through the distance "
+      "emulator, alerts; then serve on 127.0.0.1:8080 ($PORT) until Ctrl-C");
+  auto f = std::make_shared<FleetFlags>();
+  const char* port_env = std::getenv("PORT");
+  f->port = port_env != nullptr ? std::atoi(port_env) : 8080;
+  demo->add_option("--port", f->port,
+                   "Registry port on 127.0.0.1 (0: any free port; default $PORT or 8080)");
+  demo->add_option("--nodes-per-site", f->options.nodes_per_site,
+                   "Honest nodes at each of the 6 sites")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 50));
+  demo->add_option("--run-s", f->options.run_s, "Seconds the fleet runs before the summary")
+      ->capture_default_str()
+      ->check(CLI::Range(5, 3600));
+  demo->add_option("--interval", f->options.interval_s, "Agent round interval (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 600));
+  demo->add_option("--samples", f->options.samples, "Challenges per landmark per round")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  demo->add_option("--summary-json", f->summary_json, "Also write the summary as JSON to FILE");
+  demo->add_flag("--exit-after-summary", f->exit_after_summary,
+                 "Stop after the summary (exit 0 only if every expectation was met)");
+  demo->add_flag("--keep", f->keep, "Keep the working directory (keys, database, logs)");
+  OnRun(demo, [f] { return RunFleet(*f); });
+
+  auto* receipts = demo->add_subcommand(
+      "receipts", "The timing protocol alone: 3 landmarks, netem, one agent, a geo verdict");
   auto samples = std::make_shared<int>(16);
   auto keep = std::make_shared<bool>(false);
-  demo->add_option("--samples", *samples, "Challenges per landmark")->capture_default_str();
-  demo->add_flag("--keep", *keep, "Keep the keys, routes file and receipts");
-  OnRun(demo, [samples, keep] { return RunDemo(*samples, *keep); });
+  receipts->add_option("--samples", *samples, "Challenges per landmark")->capture_default_str();
+  receipts->add_flag("--keep", *keep, "Keep the keys, routes file and receipts");
+  OnRun(receipts, [samples, keep] { return RunDemo(*samples, *keep); });
 }
 
 }  // namespace custodian::cli

@@ -5,6 +5,9 @@
 
 #include "cli/command.h"
 #include "cli/signals.h"
+#include "client/crosscheck.h"
+#include "client/inputs.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/key_file.h"
 #include "gpu/nvml.h"
@@ -20,6 +23,10 @@ struct LandmarkFlags {
   double lat = NAN, lon = NAN;
   double timeout_ms = 1000, spacing_ms = 1;
   size_t max_sessions = 4096;
+  // Cross-checks against the other registered landmarks (client/crosscheck.h), with --server.
+  ServerFlags server;
+  int64_t crosscheck_interval_s = 300;
+  std::vector<std::string> via;
 };
 
 int RunLandmark(const LandmarkFlags& f) {
@@ -40,6 +47,30 @@ int RunLandmark(const LandmarkFlags& f) {
   if (Status s = proto::ValidateLandmarkConfig(config); !s.ok()) return Fail(s);
   auto key = LoadKeyFile(f.key);
   if (!key.ok()) return Fail(key.status());
+  std::unique_ptr<client::CrosscheckLoop> crosscheck;
+  if (!f.server.server.empty()) {
+    auto api = ApiOptionsFrom(f.server);
+    if (!api.ok()) return Fail(api.status());
+    if (api->token.empty()) {
+      return Fail(
+          Status::InvalidInput("--server needs --token or --token-file (a landmark token)"));
+    }
+    auto via = client::ParseVia(f.via);
+    if (!via.ok()) return Fail(via.status());
+    client::CrosscheckOptions o;
+    o.api = *api;
+    o.landmark_id = f.id;
+    o.interval_s = f.crosscheck_interval_s;
+    o.via = std::move(*via);
+    o.log = [](const std::string& line) {
+      std::cerr << FormatUtc(RealtimeNs()) << " custodian landmark: " << line << std::endl;
+    };
+    auto loop = client::CrosscheckLoop::Create(std::move(o), *key);
+    if (!loop.ok()) return Fail(loop.status());
+    crosscheck = std::move(*loop);
+  } else if (!f.via.empty()) {
+    return Fail(Status::InvalidInput("--via: only with --server (cross-checks)"));
+  }
   auto landmark = proto::Landmark::Create(config, std::move(*key));
   if (!landmark.ok()) return Fail(landmark.status());
   auto& stop = InstallStopSignals();
@@ -48,7 +79,10 @@ int RunLandmark(const LandmarkFlags& f) {
             << (*landmark)->local_address().ToString() << " timestamps "
             << ((*landmark)->kernel_timestamps() ? "kernel" : "user") << " pub "
             << Base64Encode((*landmark)->public_key()) << std::endl;
+  // After the address line, which scripts read first; the loop logs on stderr.
+  if (crosscheck) crosscheck->Start(stop);
   Status run = (*landmark)->Run(stop);
+  if (crosscheck) crosscheck->Stop();
   std::cerr << "landmark " << config.id << " stats " << (*landmark)->Stats().ToJson().dump()
             << std::endl;
   return run.ok() ? 0 : Fail(run);
@@ -157,6 +191,15 @@ void AddProtoCommands(CLI::App& app) {
       ->capture_default_str();
   landmark->add_option("--max-sessions", lf->max_sessions, "Concurrent session limit")
       ->capture_default_str();
+  AddServerFlags(landmark, &lf->server, false);
+  landmark->get_option("--server")
+      ->description("Registry URL: with it, measure the other landmarks and report cross-checks");
+  landmark
+      ->add_option("--crosscheck-interval", lf->crosscheck_interval_s,
+                   "Seconds between cross-check passes (with --server)")
+      ->capture_default_str();
+  landmark->add_option("--via", lf->via,
+                       "LANDMARK_ID=HOST:PORT: cross-check that peer at this address (repeatable)");
   OnRun(landmark, [lf] { return RunLandmark(*lf); });
 
   auto mf = std::make_shared<MeasureFlags>();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "client/api_client.h"
 #include "core/status.h"
 
 namespace custodian::cli {
@@ -35,5 +36,21 @@ void AddBenchCommands(CLI::App& app);   // bench rtt
 void AddGeoCommands(CLI::App& app);     // geo verdict, plan, and the two below
 void AddGeoEvalCommand(CLI::App* geo);  // geo eval
 void AddGeoMapCommand(CLI::App* geo);   // geo map
+void AddServeCommands(CLI::App& app);   // serve, db migrate, admin init
+void AddAgentCommands(CLI::App& app);   // agent enrol, agent run
+void AddApiCommands(CLI::App& app);     // api, alerts, fleet
+
+// How a client command reaches the registry's HTTP API (cmd_api.cc).
+struct ServerFlags {
+  std::string server;  // empty: $CUSTODIAN_SERVER, else http://127.0.0.1:8080
+  std::string token;   // empty: --token-file, else $CUSTODIAN_TOKEN
+  std::string token_file;
+  std::string ca_file;
+  bool insecure = false;
+};
+// --server (required when `server_required`), --token, --token-file, --ca-file, --insecure.
+void AddServerFlags(CLI::App* command, ServerFlags* flags, bool server_required);
+// The API client options those flags describe; InvalidInput on a bad combination.
+Result<client::ApiClientOptions> ApiOptionsFrom(const ServerFlags& flags);
 
 }  // namespace custodian::cli

@@ -71,7 +71,10 @@ int main(int argc, char** argv) {
   cli::AddGpuCommands(app);
   cli::AddDemoCommand(app);
   cli::AddGeoCommands(app);
+  cli::AddServeCommands(app);
   cli::AddBenchCommands(app);
+  cli::AddAgentCommands(app);
+  cli::AddApiCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,4 @@
-// `make demo` runs `custodian demo`: three landmark processes, a netem process, three agents,
+// `custodian demo receipts`: three landmark processes, a netem process, three agents,
 // receipt verification and a geo verdict. It must succeed and print what it promises.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@ namespace custodian::testing {
 namespace {
 
 TEST(Demo, PrintsTheTableAndAVerifiedVerdict) {
-  CliResult r = RunCli({"demo", "--samples", "4"});
+  CliResult r = RunCli({"demo", "receipts", "--samples", "4"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* row : {"SIN-1    Singapore", "FRA-1    Frankfurt", "IAD-1    Ashburn VA"}) {
     auto at = r.out.find(row);

@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 #include "registry/registry.h"
 #include "support/postgres_server.h"
+#include "support/signed_receipts.h"
 
 namespace custodian::registry {
 namespace {
@@ -35,51 +36,9 @@ const geo::CountryMap& Borders() {
   return *map;
 }
 
-struct TestLandmark {
-  std::string id;
-  double lat, lon;
-  std::string country;
-  SigningKey key = SigningKey::Generate();
-};
-
-struct TestNode {
-  SigningKey key = SigningKey::Generate();
-  std::vector<std::string> gpus;
-  std::string id() const { return HexEncode(proto::DeriveNodeId(key.public_key())); }
-  Sha256Digest chipset() const {
-    std::vector<gpu::GpuIdentity> ids;
-    for (const auto& g : gpus) {
-      gpu::GpuIdentity i;
-      i.uuid = g;
-      ids.push_back(i);
-    }
-    return gpu::ChipSetHash(ids);
-  }
-};
-
-// A receipt as `landmark` would sign it after timing `node_key` at `min_rtt_ns`, ending at
-// `end_ms` (Unix ms).
-json MakeReceipt(const TestLandmark& l, const SigningKey& node_key, const Sha256Digest& chipset,
-                 int64_t min_rtt_ns, int64_t end_ms) {
-  proto::Receipt r;
-  r.landmark_id = l.id;
-  r.landmark_lat = l.lat;
-  r.landmark_lon = l.lon;
-  r.landmark_pub = l.key.public_key();
-  r.node_pub = node_key.public_key();
-  r.node_id = proto::DeriveNodeId(r.node_pub);
-  r.chipset_hash = chipset;
-  uint8_t session[8];
-  RandomBytes(session, sizeof session);
-  r.session = GetU64(session);
-  r.time_utc = FormatUtc(end_ms * 1'000'000);
-  r.samples_requested = 4;
-  r.samples_ns = {min_rtt_ns + 1000, min_rtt_ns, min_rtt_ns + 2000, min_rtt_ns + 500};
-  r.min_rtt_ns = min_rtt_ns;
-  RandomBytes(r.transcript_hash.data(), r.transcript_hash.size());
-  proto::SignReceipt(r, l.key);
-  return proto::ReceiptToJson(r);
-}
+using testing::MakeReceipt;
+using testing::TestLandmark;
+using testing::TestNode;
 
 // A fresh directory under /tmp, removed when the object goes.
 class TempDir {
@@ -202,7 +161,7 @@ class RegistryTest : public ::testing::TestWithParam<std::string> {
     return Ok(reg_->ListAlerts(admin_, {{"status", "open"}, {"kind", kind}}))["alerts"];
   }
 
-  static int64_t Now() { return RealtimeNs() / 1'000'000; }
+  static int64_t Now() { return testing::NowMs(); }
 
   TempDir dir_;
   std::string url_;
