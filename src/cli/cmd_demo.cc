@@ -254,7 +254,13 @@ int RunFleet(const FleetFlags& f) {
   options.listen = "127.0.0.1:" + std::to_string(f.port);
   options.keep_running = !f.exit_after_summary;
   std::atomic<bool>& stop = InstallStopSignals();
-  auto result = sim::RunFleetDemo(options, stop);
+  // Catch everything, so that the demo's child processes are stopped on any error.
+  Result<sim::FleetDemoResult> result = Status::Internal("demo: not run");
+  try {
+    result = sim::RunFleetDemo(options, stop);
+  } catch (const std::exception& e) {
+    result = Status::Internal(std::string("demo: unexpected error: ") + e.what());
+  }
   int rc = 0;
   if (!result.ok()) {
     rc = Fail(result.status());

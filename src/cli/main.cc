@@ -11,10 +11,20 @@
 namespace custodian::cli {
 namespace {
 Action g_selected;
+int g_selected_depth = -1;
 }  // namespace
 
 void OnRun(CLI::App* command, Action action) {
-  command->callback([action = std::move(action)] { g_selected = action; });
+  int depth = 0;
+  for (const CLI::App* p = command->get_parent(); p != nullptr; p = p->get_parent()) ++depth;
+  // CLI11 runs the callbacks of every command on the chosen path (`demo receipts` runs demo's
+  // and receipts'), in an order that is not ours to rely on: the deepest command wins.
+  command->callback([action = std::move(action), depth] {
+    if (depth > g_selected_depth) {
+      g_selected = action;
+      g_selected_depth = depth;
+    }
+  });
 }
 
 int ExitCodeFor(const Status& status) {
