@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both install what is missing first.
-.PHONY: all deps build build-asan test test-asan demo bench format tidy clean
+.PHONY: all deps build build-asan test test-asan-full test-release demo bench format tidy clean
 JOBS ?= $(shell nproc)
 
 all: build
@@ -11,14 +11,22 @@ build: deps
 	cmake --preset release
 	cmake --build build -j $(JOBS)
 
+# The sanitizer build covers the library through its unit tests; `make test-asan-full` also
+# builds the binary and runs the integration tests under ASan (about twice the build time).
 build-asan: deps
 	cmake --preset debug-asan
-	cmake --build build-asan -j $(JOBS)
+	cmake --build build-asan -j $(JOBS) --target custodian_unit_tests
 
-# Every test (unit + integration over real UDP on loopback), on the release build and under ASan/UBSan,
-# with one disposable PostgreSQL server for the whole run (scripts/with-postgres.sh).
+# Every test (unit + integration over real UDP, HTTP and PostgreSQL on loopback) on the release
+# build, and the unit tests again under ASan/UBSan, with one disposable PostgreSQL server for the
+# whole run (scripts/with-postgres.sh).
 test: build build-asan
-	bash scripts/with-postgres.sh sh -c 'ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300 && ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300'
+	bash scripts/with-postgres.sh sh -c 'ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300 && ctest --test-dir build-asan -L unit --output-on-failure -j $(JOBS) --timeout 300'
+
+test-asan-full: deps
+	cmake --preset debug-asan
+	cmake --build build-asan -j $(JOBS)
+	bash scripts/with-postgres.sh ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600
 
 test-release: build
 	bash scripts/with-postgres.sh ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 300
