@@ -90,7 +90,8 @@ class Registry {
   // The first admin token, only while no admin token exists: {"id", "token"} (the secret is
   // shown once and stored only hashed). AlreadyExists otherwise.
   Result<json> InitAdmin();
-  // "Bearer <token>" value -> the caller; Unauthorized for unknown, revoked or malformed.
+  // The bearer token (without the "Bearer " prefix) -> the caller; Unauthorized for unknown,
+  // revoked or malformed tokens.
   Result<Caller> Authenticate(std::string_view bearer_token);
   // POST /v1/tokens {role, operator?, node?, landmark?, name?} (admin) -> {id, token, role …}
   Result<json> CreateToken(const Caller& c, const json& body);

@@ -29,7 +29,7 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
-  int threads = 0;                  // worker threads; 0: max(4, hardware threads)
+  int threads = 0;                  // worker threads; 0: max(64, 8 x hardware threads)
   int64_t sweep_interval_s = 5;     // Registry::Sweep period; 0 turns the sweeper off
 };
 
