@@ -1,9 +1,11 @@
-// custodian bench rtt — the time the agent adds to a round trip (docs/performance.md).
+// custodian bench rtt — the time the agent adds to a round trip; bench ingest (bench_ingest.cc)
+// — registry ingest over HTTP. Results: docs/performance.md.
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_ingest.h"
 #include "cli/command.h"
 #include "proto/receipt.h"
 #include "proto/rtt_bench.h"
@@ -85,6 +87,7 @@ void AddBenchCommands(CLI::App& app) {
   rtt->add_option("--spacing-ms", *spacing, "Pause between exchanges")->capture_default_str();
   rtt->add_flag("--json", *json, "Machine-readable output");
   OnRun(rtt, [samples, spacing, json] { return RunBenchRtt(*samples, *spacing, *json); });
+  AddBenchIngestCommand(bench);
 }
 
 }  // namespace custodian::cli
