@@ -176,7 +176,9 @@ void AddServeCommands(CLI::App& app) {
       ->capture_default_str();
   serve->add_option("--max-body-bytes", f->max_body_bytes, "Largest request body accepted")
       ->capture_default_str();
-  serve->add_option("--threads", f->threads, "Worker threads; each kept-alive connection holds one (0: max(64, 8 x CPUs))")
+  serve
+      ->add_option("--threads", f->threads,
+                   "Worker threads; each kept-alive connection holds one (0: max(64, 8 x CPUs))")
       ->capture_default_str();
   OnRun(serve, [f] { return RunServe(*f); });
 
