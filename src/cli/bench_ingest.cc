@@ -22,6 +22,11 @@
 //      another fresh database of the same kind — what ingest costs without HTTP.
 // Ratios: HTTP ingest / in-process ingest, and bundles/s / 2,000 (the target).
 //
+// Beside each measurement, where the CPU went while it ran: CPU ms per request in this process
+// (the client threads, or the registry itself in phase 6), in `custodian serve`, and in our
+// private PostgreSQL server; the share of both CPUs that was busy with them, and the share that
+// other processes on the machine took (a run where that is not near 0 measured a busy machine).
+//
 // Receipt times: a node attests once per --interval-s (the agent's default, 60 s), so bundle j
 // of a node whose last bundle is now ends (B-1-j)·interval earlier. That gives the cloned-key
 // check the history it has in steady state (this key's receipts of the last 10 minutes);
@@ -272,8 +277,9 @@ struct Stats {
   // CPU time spent while the load ran: this process (the client threads, or the registry for
   // in-process ingest) and the server process; -1 when there is none.
   double self_cpu_s = 0, server_cpu_s = -1;
-  double db_cpu_s = -1;        // the PostgreSQL server's processes, when it is ours
-  double machine_busy_s = -1;  // every CPU's busy time (/proc/stat), all processes
+  double db_cpu_s = -1;           // the PostgreSQL server's processes, when it is ours
+  double machine_busy_s = -1;     // every CPU's busy time (/proc/stat), all processes
+  int64_t listen_overflows = -1;  // TcpExt ListenOverflows meanwhile (machine-wide)
   std::string first_error;
 
   json ToJson(bool http) const {
@@ -281,6 +287,8 @@ struct Stats {
               {"per_s", per_s},       {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
               {"p99_ms", p99_ms},     {"max_ms", max_ms}, {"mean_ms", mean_ms}};
     if (http) j["connections_opened"] = connections;
+    // A full accept queue drops the SYN; the client retries after 1 s (the initial RTO).
+    if (http && listen_overflows >= 0) j["listen_queue_overflows"] = listen_overflows;
     const double n = double(std::max<int64_t>(1, requests));
     j["cpu_ms_per_request_bench_process"] = self_cpu_s * 1e3 / n;
     double cpu = self_cpu_s;
@@ -372,6 +380,21 @@ double PostgresCpuS(pid_t postmaster) {
   return total;
 }
 
+// The kernel's count of connections dropped because a listen queue was full; -1 if unknown.
+int64_t ListenOverflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    while (n >> name && v >> value) {
+      if (name == "ListenOverflows") return std::atoll(value.c_str());
+    }
+  }
+  return -1;
+}
+
 // Busy CPU seconds of the whole machine (all CPUs, all processes) since boot; -1 if unknown.
 double MachineBusyS() {
   std::ifstream in("/proc/stat");
@@ -420,6 +443,7 @@ Stats RunLoad(const std::vector<std::vector<size_t>>& work,
   ready.arrive_and_wait();
   const double self_cpu0 = SelfCpuS(), server_cpu0 = ProcessCpuS(server);
   const double machine0 = MachineBusyS(), db_cpu0 = PostgresCpuS(postmaster);
+  const int64_t overflows0 = ListenOverflows();
   auto start = SteadyClock::now();
   go.store(true, std::memory_order_release);
   for (auto& th : pool) th.join();
@@ -428,6 +452,7 @@ Stats RunLoad(const std::vector<std::vector<size_t>>& work,
   if (server_cpu0 >= 0) s.server_cpu_s = ProcessCpuS(server) - server_cpu0;
   if (machine0 >= 0) s.machine_busy_s = MachineBusyS() - machine0;
   if (db_cpu0 >= 0) s.db_cpu_s = PostgresCpuS(postmaster) - db_cpu0;
+  if (overflows0 >= 0) s.listen_overflows = ListenOverflows() - overflows0;
   auto last = start;
   std::vector<int64_t> all;
   for (size_t t = 0; t < threads; ++t) {
@@ -995,6 +1020,18 @@ void PrintDatabase(const json& r) {
   }
   if (r.contains("in_process")) {
     PrintRow("(b) in-process SubmitAttestation", r["in_process"]["ingest"], false);
+  }
+  if (r.contains("http")) {
+    const json& h = r["http"]["healthz"];
+    const json& i = r["http"]["ingest"];
+    std::printf(
+        "  TCP connections opened: %llu for %lld /healthz, %llu for %lld ingest requests; "
+        "listen-queue overflows (SYN dropped, retried after 1 s): %lld, %lld\n",
+        (unsigned long long)h["connections_opened"].get<uint64_t>(),
+        (long long)h["requests"].get<int64_t>(),
+        (unsigned long long)i["connections_opened"].get<uint64_t>(),
+        (long long)i["requests"].get<int64_t>(), (long long)h.value("listen_queue_overflows", -1),
+        (long long)i.value("listen_queue_overflows", -1));
   }
   if (r.contains("ratios")) {
     const json& q = r["ratios"];
