@@ -172,10 +172,7 @@ Result<json> Registry::SubmitAttestation(const Caller& c, const json& body) {
                                           r.landmark_id + "\" is quarantined"));
     }
     cr.landmark = &*it;
-    Status verified = proto::VerifyReceipt(r, it->trusted.public_key);
-    if (!verified.ok()) {
-      return rejected(Status::FailedCheck(ReceiptField(i, "") + ": " + verified.message()));
-    }
+    // Checks the signature (proto::VerifyReceipt) and the signed position, once.
     auto against = geo::CheckReceiptAgainst(r, active);
     if (!against.ok()) {
       return rejected(Status::FailedCheck(ReceiptField(i, "") + ": " + against.status().message()));
