@@ -29,7 +29,7 @@
 //
 // Receipt times: a node attests once per --interval-s (the agent's default, 60 s), so bundle j
 // of a node whose last bundle is now ends (B-1-j)·interval earlier. That gives the cloned-key
-// check the history it has in steady state (this key's receipts of the last 10 minutes);
+// check the history it has in steady state (none of this key's receipts within light's reach);
 // --interval-s 0 dates every bundle now, the worst case for that check.
 #include "cli/bench_ingest.h"
 

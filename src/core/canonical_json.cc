@@ -33,7 +33,14 @@ bool ValidUtf8(std::string_view s) {
 Status AppendString(std::string_view s, std::string& out) {
   if (!ValidUtf8(s)) return Status::InvalidInput("string is not valid UTF-8");
   out.push_back('"');
-  for (char ch : s) {
+  // Most strings need no escape at all: copy runs of plain characters in one go.
+  size_t plain = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    char ch = s[i];
     switch (ch) {
       case '"':
         out += "\\\"";
@@ -57,15 +64,12 @@ Status AppendString(std::string_view s, std::string& out) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out.push_back('"');
   return Status::Ok();
 }

@@ -55,22 +55,28 @@ VerdictEngine::VerdictEngine(const CountryMap& map, Policy policy)
       policy_(std::move(policy)),
       restricted_(Territory::Build(map, policy_.restricted)) {}
 
-const Territory& VerdictEngine::Licensed(const std::set<std::string>& codes) {
+const Territory& VerdictEngine::Cached(
+    std::map<std::string, std::unique_ptr<Territory>>& cache, const std::set<std::string>& codes,
+    Territory (*build)(const CountryMap&, const std::set<std::string>&)) {
   std::string key = Join(codes);
-  auto it = licensed_cache_.find(key);
-  if (it == licensed_cache_.end()) {
-    it = licensed_cache_.emplace(key, Territory::Build(map_, codes)).first;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache.find(key);
+    if (it != cache.end()) return *it->second;
   }
-  return it->second;
+  // Built without the lock, so verdicts for other zones go on meanwhile; two threads may build
+  // the same one, and the first to finish wins.
+  auto built = std::make_unique<Territory>(build(map_, codes));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return *cache.emplace(key, std::move(built)).first->second;
+}
+
+const Territory& VerdictEngine::Licensed(const std::set<std::string>& codes) {
+  return Cached(licensed_cache_, codes, &Territory::Build);
 }
 
 const Territory& VerdictEngine::UnlicensedLand(const std::set<std::string>& codes) {
-  std::string key = Join(codes);
-  auto it = unlicensed_cache_.find(key);
-  if (it == unlicensed_cache_.end()) {
-    it = unlicensed_cache_.emplace(key, Territory::BuildAllExcept(map_, codes)).first;
-  }
-  return it->second;
+  return Cached(unlicensed_cache_, codes, &Territory::BuildAllExcept);
 }
 
 double VerdictEngine::RadiusKm(int64_t min_rtt_ns) const {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -62,7 +64,8 @@ struct Verdict {
 };
 
 // Builds territories once and caches licensed zones and per-landmark distances.
-// Not thread-safe: use one engine per thread.
+// Thread-safe: one engine serves every thread (territories are costly to build — about half a
+// second for "all land except" — and immutable once built, so they are shared).
 class VerdictEngine {
  public:
   VerdictEngine(const CountryMap& map, Policy policy);
@@ -79,8 +82,14 @@ class VerdictEngine {
   const CountryMap& map_;
   Policy policy_;
   Territory restricted_;
-  std::map<std::string, Territory> licensed_cache_;
-  std::map<std::string, Territory> unlicensed_cache_;
+  // Finds or builds (outside the lock) the territory `build` makes for `codes`.
+  const Territory& Cached(std::map<std::string, std::unique_ptr<Territory>>& cache,
+                          const std::set<std::string>& codes,
+                          Territory (*build)(const CountryMap&, const std::set<std::string>&));
+  std::mutex cache_mu_;
+  // Entries are never removed, so references handed out stay valid.
+  std::map<std::string, std::unique_ptr<Territory>> licensed_cache_;    // guarded by cache_mu_
+  std::map<std::string, std::unique_ptr<Territory>> unlicensed_cache_;  // guarded by cache_mu_
 };
 
 }  // namespace custodian::geo

@@ -116,8 +116,9 @@ std::string SerializeReceipt(const Receipt& r) {
 
 Bytes ReceiptSignedBytes(const Receipt& r) {
   std::string body = CanonicalJson(ReceiptToJson(r, false)).value();
-  Bytes out(kReceiptDomain.begin(), kReceiptDomain.end());
-  out.insert(out.end(), body.begin(), body.end());
+  Bytes out(kReceiptDomain.size() + body.size());
+  std::copy(kReceiptDomain.begin(), kReceiptDomain.end(), out.begin());
+  std::copy(body.begin(), body.end(), out.begin() + std::ptrdiff_t(kReceiptDomain.size()));
   return out;
 }
 
@@ -125,11 +126,7 @@ void SignReceipt(Receipt& r, const SigningKey& landmark_key) {
   r.landmark_sig = landmark_key.Sign(ReceiptSignedBytes(r));
 }
 
-Result<Receipt> ParseReceipt(std::string_view text) {
-  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  auto parsed = ParseJson(text);
-  if (!parsed.ok()) return Status::FailedCheck("receipt is " + parsed.status().message());
-  const nlohmann::json& j = *parsed;
+Result<Receipt> ParseReceiptJson(const nlohmann::json& j) {
   if (!j.is_object()) return Status::FailedCheck("receipt must be a JSON object");
   static const std::set<std::string> kFields = {
       "receipt_version", "landmark_id",  "landmark_lat",      "landmark_lon",
@@ -198,9 +195,17 @@ Result<Receipt> ParseReceipt(std::string_view text) {
   auto sig = GetFixed<64>(j, "landmark_sig", true);
   if (!sig.ok()) return sig.status();
   r.landmark_sig = *sig;
+  return r;
+}
 
+Result<Receipt> ParseReceipt(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) return Status::FailedCheck("receipt is " + parsed.status().message());
+  auto r = ParseReceiptJson(*parsed);
+  if (!r.ok()) return r;
   // Canonical form: the bytes must be exactly what we would write, so no byte is unsigned slack.
-  if (SerializeReceipt(r) != text) {
+  if (SerializeReceipt(*r) != text) {
     return Status::FailedCheck(
         "receipt is not in canonical JSON form (sorted keys, no whitespace, shortest numbers); "
         "it was altered after signing");

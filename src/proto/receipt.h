@@ -51,6 +51,10 @@ void SignReceipt(Receipt& r, const SigningKey& landmark_key);
 // no unknown fields. Errors are FailedCheck naming the field (a malformed receipt is an invalid
 // receipt, exit 1, not bad usage).
 Result<Receipt> ParseReceipt(std::string_view text);
+// The same checks on a receipt already parsed as JSON (inside an API request body), except the
+// byte-exact canonical form, which a parsed object no longer has: the signature covers the
+// canonical serialisation of the parsed fields, so nothing unsigned can slip through.
+Result<Receipt> ParseReceiptJson(const nlohmann::json& j);
 
 // Checks the receipt's internal consistency and landmark signature against the key the caller
 // trusts. FailedCheck names the check that failed: landmark_pub, node_id, samples_ns,

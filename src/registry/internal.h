@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +43,9 @@ Result<std::string> GetCountry(const json& body, const std::string& field);  // 
 // A JSON array of country codes -> sorted, comma-joined.
 Result<std::string> GetCountryList(const json& body, const std::string& field, bool allow_empty);
 std::set<std::string> SplitList(const std::string& joined);
+// "(?, ?, ?), (?, ?, ?)" for rows of `columns` placeholders; for one column, "?, ?, ?" (an IN
+// list). Both databases take multi-row VALUES, which costs one statement instead of `rows`.
+std::string Placeholders(size_t columns, size_t rows);
 json ListJson(const std::string& joined);
 Result<int64_t> GetTimeMs(const json& body, const std::string& field);
 Status CheckQuery(const Query& q, const std::set<std::string>& known);
@@ -90,20 +95,17 @@ class Registry::Impl {
   std::unique_ptr<store::Database> db;
   RegistryOptions options;
 
-  // Verdict engines are not thread-safe and costly to build: a pool, one per concurrent user.
-  class EngineLease {
-   public:
-    EngineLease(Impl& impl, std::unique_ptr<geo::VerdictEngine> engine)
-        : impl_(impl), engine_(std::move(engine)) {}
-    ~EngineLease();
-    geo::VerdictEngine& operator*() { return *engine_; }
-    geo::VerdictEngine* operator->() { return engine_.get(); }
+  // One verdict engine for every request: it builds each territory once and shares it.
+  std::unique_ptr<geo::VerdictEngine> engine;
 
-   private:
-    Impl& impl_;
-    std::unique_ptr<geo::VerdictEngine> engine_;
-  };
-  EngineLease LeaseEngine();
+  // Group commit on SQLite, as LevelDB's writer queue does it (ingest.cc). Requests prepare their work in
+  // parallel and queue only the writing; the front of the queue leads, runs every queued
+  // `write` in ONE write transaction and hands each its result, so BEGIN, COMMIT and the pages
+  // they share are paid once per group rather than once per request. A `write` may refuse with
+  // AlreadyExists, but only before its first statement that changes anything: the group goes on
+  // without it. Any other error fails the group's transaction, and each write of it is then run
+  // again in a transaction of its own, so only the faulty one fails.
+  Status WriteGrouped(const std::function<Status(Transaction&)>& write);
 
   // Metrics.
   std::mutex metrics_mu;
@@ -113,8 +115,10 @@ class Registry::Impl {
   std::atomic<int64_t> ingest_in_flight{0};
 
  private:
-  std::mutex engines_mu_;
-  std::vector<std::unique_ptr<geo::VerdictEngine>> idle_engines_;
+  struct QueuedWrite;
+  void WriteGroup(const std::vector<QueuedWrite*>& group);
+  std::mutex write_queue_mu_;
+  std::deque<QueuedWrite*> write_queue_;  // guarded by write_queue_mu_; the front leads
 };
 
 }  // namespace custodian::registry

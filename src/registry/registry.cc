@@ -37,24 +37,9 @@ Result<Role> ParseRole(std::string_view name) {
 }
 
 Registry::Impl::Impl(std::unique_ptr<store::Database> database, RegistryOptions opts)
-    : db(std::move(database)), options(std::move(opts)) {}
-
-Registry::Impl::EngineLease::~EngineLease() {
-  std::lock_guard<std::mutex> lock(impl_.engines_mu_);
-  impl_.idle_engines_.push_back(std::move(engine_));
-}
-
-Registry::Impl::EngineLease Registry::Impl::LeaseEngine() {
-  {
-    std::lock_guard<std::mutex> lock(engines_mu_);
-    if (!idle_engines_.empty()) {
-      auto engine = std::move(idle_engines_.back());
-      idle_engines_.pop_back();
-      return EngineLease(*this, std::move(engine));
-    }
-  }
-  return EngineLease(*this, std::make_unique<geo::VerdictEngine>(*options.borders, options.policy));
-}
+    : db(std::move(database)),
+      options(std::move(opts)),
+      engine(std::make_unique<geo::VerdictEngine>(*options.borders, options.policy)) {}
 
 Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<store::Database> db,
                                                  RegistryOptions options) {
@@ -64,8 +49,6 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<store::Database
   if (!migrated.ok()) return migrated.status().WithContext("migrating the database");
   InitCrypto();
   auto impl = std::make_unique<Impl>(std::move(db), std::move(options));
-  // Build one verdict engine now, so the first request does not pay for it.
-  { auto engine = impl->LeaseEngine(); }
   return std::unique_ptr<Registry>(new Registry(std::move(impl)));
 }
 

@@ -11,10 +11,6 @@
 namespace custodian::registry {
 namespace {
 
-Value Nullable(const std::string& s) {
-  return s.empty() ? Value() : Value(s);
-}
-
 // Runs a read transaction that fills `out`.
 Result<json> Read(store::Database& db, const std::function<Status(Transaction&, json&)>& fn) {
   json out;
@@ -722,7 +718,7 @@ Result<json> Registry::PlanNode(const Caller& c, const std::string& id, const Qu
   if (!s.ok()) return s;
   std::vector<geo::TrustedLandmark> trusted;
   for (const auto& l : landmarks) trusted.push_back(l.trusted);
-  auto engine = impl_->LeaseEngine();
+  geo::VerdictEngine* engine = impl_->engine.get();
   // Ranked against restricted territory only: the planner's licensed-zone test treats each
   // licensed country's own border as an edge (it does not merge neighbours or count sea), which
   // would rank useful landmarks near small licensed countries (Singapore) as useless.

@@ -124,6 +124,19 @@ Result<std::string> GetCountryList(const json& body, const std::string& field, b
   return joined;
 }
 
+std::string Placeholders(size_t columns, size_t rows) {
+  std::string one;
+  for (size_t c = 0; c < columns; ++c) one += c == 0 ? "?" : ", ?";
+  if (columns == 1) {
+    std::string list;
+    for (size_t r = 0; r < rows; ++r) list += r == 0 ? "?" : ", ?";
+    return list;
+  }
+  std::string out;
+  for (size_t r = 0; r < rows; ++r) out += (r == 0 ? "(" : ", (") + one + ")";
+  return out;
+}
+
 std::set<std::string> SplitList(const std::string& joined) {
   std::set<std::string> out;
   std::string item;

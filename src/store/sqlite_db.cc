@@ -27,6 +27,13 @@ constexpr size_t kMaxReaders = 16;
 // varying length) must not grow the cache without bound.
 constexpr size_t kMaxCachedStatements = 512;
 constexpr int kBusyTimeoutMs = 5000;
+// Checkpoints (copying the WAL back into the database file, with its fsyncs) run on a thread of
+// their own once the WAL holds this many pages (SQLite's own default threshold), instead of
+// inside whichever commit crossed it: the writer is the one thing every write waits for.
+constexpr int kCheckpointPages = 1000;
+// If the checkpointer falls behind a writer that never pauses (the WAL can only start over once
+// everything in it is copied back), the writer checkpoints itself past this size (64 MiB).
+constexpr int kWriterCheckpointPages = 16384;
 
 Status StatusFrom(sqlite3* db, int rc, std::string_view sql) {
   int ext = sqlite3_extended_errcode(db);
@@ -280,7 +287,20 @@ class SqliteDatabase : public Database {
       : path_(std::move(path)),
         url_(std::move(url)),
         sync_full_(sync_full),
-        writer_(std::move(writer)) {}
+        writer_(std::move(writer)) {
+    // Our hook replaces SQLite's automatic checkpoint (itself a WAL hook).
+    sqlite3_wal_hook(writer_->db(), &SqliteDatabase::OnWalCommit, this);
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  }
+
+  ~SqliteDatabase() override {
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mu_);
+      stop_checkpointer_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpointer_.join();
+  }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::string redacted_url() const override { return url_; }
@@ -324,6 +344,40 @@ class SqliteDatabase : public Database {
   }
 
  private:
+  // Runs on the writer's thread after each commit, with the WAL's size in pages.
+  static int OnWalCommit(void* self_ptr, sqlite3* db, const char* schema, int pages) {
+    auto* self = static_cast<SqliteDatabase*>(self_ptr);
+    if (pages >= kWriterCheckpointPages ||
+        (pages >= kCheckpointPages && !self->checkpointer_running_.load())) {
+      sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
+        self->checkpoint_wanted_ = true;
+      }
+      self->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints never block the writer or readers; they copy what no reader still needs.
+  void CheckpointLoop() {
+    Result<std::unique_ptr<Connection>> conn = OpenConnection(path_, true, sync_full_);
+    if (!conn.ok()) return;  // the writer checkpoints for itself (checkpointer_running_ false)
+    checkpointer_running_.store(true);
+    std::unique_lock<std::mutex> lock(checkpoint_mu_);
+    while (true) {
+      checkpoint_cv_.wait(lock, [&] { return stop_checkpointer_ || checkpoint_wanted_; });
+      if (stop_checkpointer_) break;
+      checkpoint_wanted_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2((*conn)->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      lock.lock();
+    }
+    checkpointer_running_.store(false);
+  }
+
   Result<Connection*> AcquireReader() {
     std::unique_lock<std::mutex> lock(readers_mu_);
     readers_cv_.wait(lock, [&] { return !idle_readers_.empty() || readers_.size() < kMaxReaders; });
@@ -362,6 +416,13 @@ class SqliteDatabase : public Database {
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
   std::atomic<std::thread::id> writer_owner_{};
+
+  std::thread checkpointer_;
+  std::atomic<bool> checkpointer_running_{false};
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;   // guarded by checkpoint_mu_
+  bool stop_checkpointer_ = false;   // guarded by checkpoint_mu_
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
