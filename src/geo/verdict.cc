@@ -55,9 +55,10 @@ VerdictEngine::VerdictEngine(const CountryMap& map, Policy policy)
       policy_(std::move(policy)),
       restricted_(Territory::Build(map, policy_.restricted)) {}
 
-const Territory& VerdictEngine::Cached(
-    std::map<std::string, std::unique_ptr<Territory>>& cache, const std::set<std::string>& codes,
-    Territory (*build)(const CountryMap&, const std::set<std::string>&)) {
+const Territory& VerdictEngine::Cached(std::map<std::string, std::unique_ptr<Territory>>& cache,
+                                       const std::set<std::string>& codes,
+                                       Territory (*build)(const CountryMap&,
+                                                          const std::set<std::string>&)) {
   std::string key = Join(codes);
   {
     std::lock_guard<std::mutex> lock(cache_mu_);

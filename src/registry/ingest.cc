@@ -16,9 +16,9 @@
 // the landmark clock uncertainty). Radii here always use c, whatever the policy's speed, so
 // the check can never accuse a key that a faster medium would explain.
 #include <algorithm>
-#include <condition_variable>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 
 #include "core/bytes.h"
 #include "core/canonical_json.h"
@@ -132,8 +132,7 @@ Status WriteBundle(Transaction& tx, const RegistryOptions& options, bool grouped
       double gap_ms = std::max(
           0.0,
           double(std::max(cr.start_ms, old.Int(6)) - std::min(cr.end_ms, old.Int(7))) - unc_ms);
-      double d_km = geo::GeodesicDistanceKm(cr.landmark_lat_deg,
-                                            cr.landmark_lon_deg, old.Real(3),
+      double d_km = geo::GeodesicDistanceKm(cr.landmark_lat_deg, cr.landmark_lon_deg, old.Real(3),
                                             old.Real(4));
       double reach_km = cr.light_radius_km + old.Real(5) + kLightKmPerMs * gap_ms + 1.0;
       if (d_km > reach_km && !clone) {
@@ -197,9 +196,8 @@ Status WriteBundle(Transaction& tx, const RegistryOptions& options, bool grouped
   for (const auto& cr : b.checked) {
     receipt_values.insert(
         receipt_values.end(),
-        {cr.transcript_hex, attestation_id, b.node_id, cr.receipt.landmark_id,
-         cr.landmark_lat_deg, cr.landmark_lon_deg,
-         cr.light_radius_km, cr.start_ms, cr.end_ms});
+        {cr.transcript_hex, attestation_id, b.node_id, cr.receipt.landmark_id, cr.landmark_lat_deg,
+         cr.landmark_lon_deg, cr.light_radius_km, cr.start_ms, cr.end_ms});
   }
   Status stored = tx.Exec(
       "INSERT INTO receipts (transcript_hash, attestation_id, node_id, landmark_id, lat, lon, "
@@ -323,7 +321,6 @@ Status WriteBundle(Transaction& tx, const RegistryOptions& options, bool grouped
   return Status::Ok();
 }
 
-
 }  // namespace
 
 // --- group commit ---------------------------------------------------------------------------
@@ -358,8 +355,7 @@ Status Registry::Impl::WriteGrouped(const std::function<Status(Transaction&)>& w
   // concurrent commits; one leader at a time would only queue them behind each other's fsync
   // (measured: 507 -> 398 bundles/s, p99 29 -> 94 ms). SQLite has one writer anyway.
   if (db->dialect() != store::Dialect::kSqlite) {
-    return db->InTransaction(TxMode::kWrite,
-                             [&](Transaction& tx) { return RunWrite(write, tx); });
+    return db->InTransaction(TxMode::kWrite, [&](Transaction& tx) { return RunWrite(write, tx); });
   }
   QueuedWrite w;
   w.write = &write;
@@ -385,7 +381,6 @@ Status Registry::Impl::WriteGrouped(const std::function<Status(Transaction&)>& w
   if (!write_queue_.empty()) write_queue_.front()->cv.notify_one();
   return w.status;
 }
-
 
 void Registry::Impl::WriteGroup(const std::vector<QueuedWrite*>& group) {
   Status all = db->InTransaction(TxMode::kWrite, [&](Transaction& tx) -> Status {
@@ -619,8 +614,8 @@ Result<json> Registry::SubmitAttestation(const Caller& c, const json& body) {
   });
   if (written.code() == StatusCode::kAlreadyExists) {
     // The primary key refused a receipt: name it (a read, after the failed transaction).
-    Status named = impl.db->InTransaction(TxMode::kRead,
-                                          [&](Transaction& tx) { return FindReplay(tx, b); });
+    Status named =
+        impl.db->InTransaction(TxMode::kRead, [&](Transaction& tx) { return FindReplay(tx, b); });
     if (named.code() == StatusCode::kAlreadyExists) written = named;
   }
   if (!written.ok()) return rejected(written);

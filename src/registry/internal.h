@@ -98,8 +98,8 @@ class Registry::Impl {
   // One verdict engine for every request: it builds each territory once and shares it.
   std::unique_ptr<geo::VerdictEngine> engine;
 
-  // Group commit on SQLite, as LevelDB's writer queue does it (ingest.cc). Requests prepare their work in
-  // parallel and queue only the writing; the front of the queue leads, runs every queued
+  // Group commit on SQLite, as LevelDB's writer queue does it (ingest.cc). Requests prepare their
+  // work in parallel and queue only the writing; the front of the queue leads, runs every queued
   // `write` in ONE write transaction and hands each its result, so BEGIN, COMMIT and the pages
   // they share are paid once per group rather than once per request. A `write` may refuse with
   // AlreadyExists, but only before its first statement that changes anything: the group goes on

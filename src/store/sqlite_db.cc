@@ -421,8 +421,8 @@ class SqliteDatabase : public Database {
   std::atomic<bool> checkpointer_running_{false};
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
-  bool checkpoint_wanted_ = false;   // guarded by checkpoint_mu_
-  bool stop_checkpointer_ = false;   // guarded by checkpoint_mu_
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
+  bool stop_checkpointer_ = false;  // guarded by checkpoint_mu_
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
