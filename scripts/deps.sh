@@ -18,6 +18,7 @@ packages=(
   libpq-dev postgresql     # PostgreSQL 15 client library, and the server `make test` starts
   libcpp-httplib-dev libssl-dev  # HTTP(S) server and client
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-cryptography   # the independent transparency-log check (tests/interop)
 )
 
 # node and npm: Debian ships npm as a separate package, but a nodesource nodejs bundles it (and

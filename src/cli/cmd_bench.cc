@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_ingest.h"
+#include "cli/bench_tlog.h"
 #include "cli/command.h"
 #include "proto/receipt.h"
 #include "proto/rtt_bench.h"
@@ -88,6 +89,7 @@ void AddBenchCommands(CLI::App& app) {
   rtt->add_flag("--json", *json, "Machine-readable output");
   OnRun(rtt, [samples, spacing, json] { return RunBenchRtt(*samples, *spacing, *json); });
   AddBenchIngestCommand(bench);
+  AddBenchTlogCommand(bench);
 }
 
 }  // namespace custodian::cli

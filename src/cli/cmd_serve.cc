@@ -1,6 +1,7 @@
 // custodian serve | db migrate | admin init — the server and its database (docs/api.md).
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <iostream>
@@ -9,10 +10,13 @@
 #include "cli/command.h"
 #include "cli/geo_inputs.h"
 #include "cli/signals.h"
+#include "core/key_file.h"
 #include "registry/registry.h"
 #include "server/http_server.h"
 #include "store/database.h"
 #include "store/migrate.h"
+#include "tlog/cosigner.h"
+#include "tlog/log.h"
 
 namespace custodian::cli {
 namespace {
@@ -28,7 +32,29 @@ struct ServeFlags {
   int64_t sweep_interval_s = 5;
   size_t max_body_bytes = 1 << 20;
   int threads = 0;
+  std::string log_key;  // default: next to a SQLite database, else ./custodian-log.key
+  std::string log_origin = "custodian.localhost/log";
+  size_t log_batch = 256;
+  int64_t log_interval_ms = 1000;
+  std::vector<std::string> witnesses;  // URL=VKEY
+  size_t log_cosignatures = 0;
 };
+
+// The log's signing key: loaded, or created (0600) on first start so `serve --db …` alone
+// works; a key readable by others is refused (core/key_file.h).
+Result<std::shared_ptr<const SigningKey>> LogKey(const ServeFlags& f) {
+  std::string path = f.log_key;
+  if (path.empty()) {
+    path = f.db.rfind("sqlite:", 0) == 0 ? f.db.substr(7, f.db.find('?') - 7) + ".log-key"
+                                         : std::string("custodian-log.key");
+  }
+  struct stat st {};
+  auto key = ::stat(path.c_str(), &st) == 0 ? LoadKeyFile(path) : GenerateKeyFile(path);
+  // Two servers starting at once: the one that did not create the file loads it.
+  if (!key.ok() && ::stat(path.c_str(), &st) == 0) key = LoadKeyFile(path);
+  if (!key.ok()) return key.status().WithContext("--log-key " + path);
+  return std::make_shared<const SigningKey>(*key);
+}
 
 // Logs go to stderr (stdout carries the one "listening" line scripts read), in UTC.
 void SetUpLogging() {
@@ -87,6 +113,34 @@ int RunServe(const ServeFlags& f) {
   reg_options.borders = *borders;
   reg_options.stale_after_s = f.stale_after_s;
   reg_options.inconclusive_window_s = f.inconclusive_window_s;
+  if (f.log_batch == 0 || f.log_interval_ms <= 0) {
+    return Fail(Status::InvalidInput("--log-batch and --log-interval-ms: must be > 0"));
+  }
+  if (!tlog::ValidKeyName(f.log_origin)) {
+    return Fail(Status::InvalidInput(
+        "--log-origin: must be a non-empty name without spaces or '+', e.g. example.com/log"));
+  }
+  auto log_key = LogKey(f);
+  if (!log_key.ok()) return Fail(log_key.status());
+  tlog::LogOptions log_options;
+  log_options.origin = f.log_origin;
+  log_options.key_name = f.log_origin;
+  log_options.key = *log_key;
+  log_options.batch_max = f.log_batch;
+  log_options.integrate_interval_ms = f.log_interval_ms;
+  std::vector<tlog::WitnessEndpoint> witnesses;
+  for (const auto& w : f.witnesses) {
+    auto parsed = tlog::ParseWitnessFlag(w);
+    if (!parsed.ok()) return Fail(parsed.status());
+    witnesses.push_back(std::move(*parsed));
+  }
+  if (f.log_cosignatures > witnesses.size()) {
+    return Fail(Status::InvalidInput("--log-cosignatures: " + std::to_string(f.log_cosignatures) +
+                                     " required but only " + std::to_string(witnesses.size()) +
+                                     " --witness given"));
+  }
+  log_options.required_cosignatures = f.log_cosignatures;
+  reg_options.log = log_options;
 
   SetUpLogging();
   auto& stop = InstallStopSignals();
@@ -95,6 +149,11 @@ int RunServe(const ServeFlags& f) {
   auto api = server::ApiServer::Create(options, **reg);
   if (!api.ok()) return Fail(api.status());
   if (Status s = (*api)->Start(); !s.ok()) return Fail(s);
+  (*reg)->transparency_log()->StartIntegrator();
+  tlog::Cosigner cosigner(*(*reg)->transparency_log(), std::move(witnesses));
+  cosigner.Start();
+  spdlog::info("log origin={} vkey={}", f.log_origin,
+               (*reg)->transparency_log()->verifier_key().ToString());
   const char* dialect = store::DialectName((*reg)->db().dialect());
   // One line on stdout, flushed, so scripts (and tests) learn the bound address.
   std::cout << "custodian serve listening on " << (*api)->url() << " (db " << dialect << ")"
@@ -111,6 +170,8 @@ int RunServe(const ServeFlags& f) {
   }
   spdlog::info("serve: stopping (requests in flight finish first)");
   (*api)->Stop();
+  cosigner.Stop();
+  (*reg)->transparency_log()->StopIntegrator();
   spdlog::info("serve: stopped");
   return 0;
 }
@@ -173,6 +234,22 @@ void AddServeCommands(CLI::App& app) {
   serve
       ->add_option("--sweep-interval-s", f->sweep_interval_s,
                    "How often to look for stale and persistently inconclusive chips (0: never)")
+      ->capture_default_str();
+  serve->add_option("--log-key", f->log_key,
+                    "Transparency log signing key (created 0600 if missing; default: the SQLite "
+                    "database's path + .log-key, else ./custodian-log.key)");
+  serve->add_option("--log-origin", f->log_origin, "Transparency log origin (checkpoint line 1)")
+      ->capture_default_str();
+  serve->add_option("--log-batch", f->log_batch, "Log entries integrated per batch at most")
+      ->capture_default_str();
+  serve->add_option("--log-interval-ms", f->log_interval_ms, "Log integration period")
+      ->capture_default_str();
+  serve->add_option("--witness", f->witnesses,
+                    "A witness to send checkpoints to, URL=VKEY (its cosignature/v1 key); "
+                    "repeatable");
+  serve
+      ->add_option("--log-cosignatures", f->log_cosignatures,
+                   "Witness cosignatures a checkpoint needs before /log/checkpoint shows it")
       ->capture_default_str();
   serve->add_option("--max-body-bytes", f->max_body_bytes, "Largest request body accepted")
       ->capture_default_str();

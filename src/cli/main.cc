@@ -4,6 +4,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "cli/cmd_log.h"
 #include "cli/command.h"
 #include "core/crypto.h"
 #include "custodian/version.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   cli::AddBenchCommands(app);
   cli::AddAgentCommands(app);
   cli::AddApiCommands(app);
+  cli::AddLogCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -174,7 +174,11 @@ Result<json> ChangeAlert(store::Database& db, const Caller& c, const std::string
         tx.Query(std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE id = ?", {*numeric});
     if (!after.ok()) return after.status();
     out = AlertJson((*after)[0]);
-    return Status::Ok();
+    return LogEntry(tx, "alert",
+                    {{"alert", *numeric},
+                     {"status", resolve ? "resolved" : "acknowledged"},
+                     {"by_token", c.token_id},
+                     {"comment", *comment}});
   });
   if (!s.ok()) return s;
   return out;

@@ -310,6 +310,25 @@ Status WriteBundle(Transaction& tx, const RegistryOptions& options, bool grouped
     if (!id.ok()) return id.status();
     alert_json.push_back({{"id", *id}, {"kind", a.kind}, {"reason", a.reason}});
   }
+  json landmarks_used = json::array();
+  for (const auto& cr : b.checked) {
+    landmarks_used.push_back({{"landmark", cr.receipt.landmark_id},
+                              {"min_rtt_ns", cr.receipt.min_rtt_ns},
+                              {"transcript_hash", cr.transcript_hex}});
+  }
+  // What the log keeps of a verdict: enough to find and check the stored evidence (the bundle's
+  // SHA-256 and its receipts' transcript hashes), not the evidence itself.
+  CUSTODIAN_RETURN_IF_ERROR(
+      LogEntry(tx, "verdict",
+               {{"attestation", attestation_id},
+                {"node", b.node_id},
+                {"site", b.node.site_id},
+                {"operator", b.node.operator_id},
+                {"kind", overall},
+                {"at", FormatMs(b.at_ms)},
+                {"chips", chip_results},
+                {"receipts", landmarks_used},
+                {"bundle_sha256", HexEncode(Sha256(AsBytes(b.bundle_text)))}}));
   out = {{"id", attestation_id},
          {"node", b.node_id},
          {"kind", overall},
@@ -783,6 +802,8 @@ Result<json> Registry::SubmitCrosschecks(const Caller& c, const std::string& id,
       a.reason = reason + "; excluded from verdicts until an admin clears it";
       a.numbers = {{"peers", peers->size()}, {"threshold", threshold}};
       a.evidence = {{"contradictions", contradictions}};
+      CUSTODIAN_RETURN_IF_ERROR(LogEntry(
+          tx, "landmark-status", {{"id", lid}, {"status", "quarantined"}, {"reason", reason}}));
       auto alert_id = RaiseAlert(tx, a, now);
       if (!alert_id.ok()) return alert_id.status();
       quarantined.push_back(lid);

@@ -67,6 +67,11 @@ struct AlertSpec {
   json numbers = json::object();
   json evidence = json::object();  // ids: attestation, receipts, landmarks …
 };
+// Appends a record of a state change to the transparency log, in the transaction that makes the
+// change (tlog::AppendEntry): {"type": type, "logged_at": RFC 3339, ...record}. Types:
+// verdict, licence, enrolment, landmark, landmark-status, alert (docs/transparency-log.md).
+Status LogEntry(Transaction& tx, std::string_view type, const json& record);
+
 // Inserts the alert or, when one with the same key is open, bumps it. Returns its id.
 Result<int64_t> RaiseAlert(Transaction& tx, const AlertSpec& spec, int64_t now_ms);
 
@@ -94,6 +99,8 @@ class Registry::Impl {
 
   std::unique_ptr<store::Database> db;
   RegistryOptions options;
+
+  std::unique_ptr<tlog::Log> log;  // null unless options.log is set
 
   // One verdict engine for every request: it builds each territory once and shares it.
   std::unique_ptr<geo::VerdictEngine> engine;

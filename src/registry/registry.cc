@@ -5,6 +5,8 @@
 // a copy of the database does not hand out tokens.
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include "core/bytes.h"
 #include "core/crypto.h"
 #include "registry/internal.h"
@@ -49,6 +51,11 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<store::Database
   if (!migrated.ok()) return migrated.status().WithContext("migrating the database");
   InitCrypto();
   auto impl = std::make_unique<Impl>(std::move(db), std::move(options));
+  if (impl->options.log) {
+    auto log = tlog::Log::Open(*impl->db, *impl->options.log);
+    if (!log.ok()) return log.status().WithContext("opening the transparency log");
+    impl->log = std::move(*log);
+  }
   return std::unique_ptr<Registry>(new Registry(std::move(impl)));
 }
 
@@ -274,6 +281,64 @@ RegistryMetrics Registry::Metrics() {
     return Status::Ok();
   });
   return m;
+}
+
+tlog::Log* Registry::transparency_log() {
+  return impl_->log.get();
+}
+
+namespace {
+
+Result<uint64_t> GetSize(const Query& q, const std::string& name) {
+  auto it = q.find(name);
+  if (it == q.end()) return Status::InvalidInput("query." + name + ": missing");
+  uint64_t value = 0;
+  const std::string& text = it->second;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty() ||
+      (text.size() > 1 && text[0] == '0')) {
+    return Status::InvalidInput("query." + name + ": must be a non-negative integer");
+  }
+  return value;
+}
+
+json HashesJson(const std::vector<tlog::Hash>& hashes) {
+  json out = json::array();
+  for (const auto& h : hashes) out.push_back(Base64Encode(h));
+  return out;
+}
+
+}  // namespace
+
+Result<json> Registry::LogInclusionProof(const Caller& c, const Query& q) {
+  (void)c;  // every role may read the log, as anyone may read its tiles
+  CUSTODIAN_RETURN_IF_ERROR(CheckQuery(q, {"index", "size"}));
+  if (impl_->log == nullptr) return Status::NotFound("the transparency log is not enabled");
+  auto index = GetSize(q, "index");
+  if (!index.ok()) return index.status();
+  auto size = GetSize(q, "size");
+  if (!size.ok()) return size.status();
+  auto proof = impl_->log->InclusionProof(*index, *size);
+  if (!proof.ok()) return proof.status();
+  auto entry = impl_->log->ReadEntry(*index);
+  if (!entry.ok()) return entry.status();
+  return json{{"index", *index},
+              {"size", *size},
+              {"leaf_hash", Base64Encode(tlog::LeafHash(*entry))},
+              {"proof", HashesJson(*proof)}};
+}
+
+Result<json> Registry::LogConsistencyProof(const Caller& c, const Query& q) {
+  (void)c;
+  CUSTODIAN_RETURN_IF_ERROR(CheckQuery(q, {"from", "to"}));
+  if (impl_->log == nullptr) return Status::NotFound("the transparency log is not enabled");
+  auto from = GetSize(q, "from");
+  if (!from.ok()) return from.status();
+  auto to = GetSize(q, "to");
+  if (!to.ok()) return to.status();
+  auto proof = impl_->log->ConsistencyProof(*from, *to);
+  if (!proof.ok()) return proof.status();
+  return json{{"from", *from}, {"to", *to}, {"proof", HashesJson(*proof)}};
 }
 
 }  // namespace custodian::registry

@@ -31,6 +31,7 @@
 #include "geo/countries.h"
 #include "geo/policy.h"
 #include "store/database.h"
+#include "tlog/log.h"
 
 namespace custodian::registry {
 
@@ -66,6 +67,10 @@ struct RegistryOptions {
   // (proto/landmark.h defaults: 1 ms and 1 s).
   int64_t landmark_max_spacing_ms = 5;
   int64_t landmark_max_response_timeout_ms = 2000;
+  // The transparency log (docs/transparency-log.md). Entries are appended whether or not it is
+  // set; when set, Open also opens the log (its signed checkpoints, tiles and proofs), and the
+  // caller runs its integrator (transparency_log()->StartIntegrator()).
+  std::optional<tlog::LogOptions> log;
 };
 
 // Counters for /metrics.
@@ -163,6 +168,13 @@ class Registry {
   // Raises `stale` and persistent-`inconclusive` alerts as of now; returns how many were raised.
   // The server calls it every few seconds.
   Result<int> Sweep();
+
+  // --- transparency log ---------------------------------------------------------------------
+  tlog::Log* transparency_log();  // null unless RegistryOptions::log was set
+  // GET /v1/log/proof/inclusion?index=I&size=S and /v1/log/proof/consistency?from=A&to=B: proofs
+  // against exactly the tree size asked for, hashes in base64.
+  Result<json> LogInclusionProof(const Caller& c, const Query& q);
+  Result<json> LogConsistencyProof(const Caller& c, const Query& q);
   RegistryMetrics Metrics();
 
  private:

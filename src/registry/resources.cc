@@ -261,7 +261,7 @@ Result<json> Registry::CreateLandmark(const Caller& c, const json& body) {
         tx.Query(std::string("SELECT ") + kLandmarkColumns + " FROM landmarks WHERE id = ?", {*id});
     if (!rows.ok()) return rows.status();
     out = LandmarkJson((*rows)[0]);
-    return Status::Ok();
+    return LogEntry(tx, "landmark", out);
   });
 }
 
@@ -331,7 +331,7 @@ Result<json> Registry::ClearLandmark(const Caller& c, const std::string& id, con
         tx.Query(std::string("SELECT ") + kLandmarkColumns + " FROM landmarks WHERE id = ?", {id});
     if (!after.ok()) return after.status();
     out = LandmarkJson((*after)[0]);
-    return Status::Ok();
+    return LogEntry(tx, "landmark-status", out);
   });
 }
 
@@ -456,7 +456,7 @@ Result<json> Registry::CreateLicence(const Caller& c, const json& body) {
         tx.Query(std::string("SELECT ") + kLicenceColumns + " FROM licences WHERE id = ?", {*id});
     if (!rows.ok()) return rows.status();
     out = LicenceJson((*rows)[0], now);
-    return Status::Ok();
+    return LogEntry(tx, "licence", out);
   });
 }
 
@@ -623,7 +623,8 @@ Result<json> Registry::EnrolNode(const json& body) {
         tx.Query(std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = ?", {node_id});
     if (!node.ok()) return node.status();
     out = {{"node", NodeJson((*node)[0])}, {"token", *agent_token}};
-    return Status::Ok();
+    // The token is a secret: the log records the node and its chips only.
+    return LogEntry(tx, "enrolment", {{"node", out["node"]}, {"gpus", body["gpus"]}});
   });
 }
 

@@ -1,5 +1,7 @@
 #include "registry/schema.h"
 
+#include "tlog/log.h"
+
 namespace custodian::registry {
 
 // Times are Unix milliseconds (BIGINT, *_ms); lists of country codes are comma-separated TEXT;
@@ -164,6 +166,9 @@ CREATE TABLE alerts (
 CREATE UNIQUE INDEX alerts_one_open ON alerts(dedup_key) WHERE status <> 'resolved';
 CREATE INDEX alerts_status ON alerts(status, id);
 )sql"},
+      // The transparency log's tables (tlog/log.h): every state change above appends an entry
+      // in its own transaction.
+      tlog::LogMigration(2),
   };
   return kMigrations;
 }

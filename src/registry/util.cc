@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "registry/internal.h"
+#include "tlog/log.h"
 
 namespace custodian::registry {
 
@@ -199,6 +200,15 @@ Status CheckOperatorScope(const Caller& c, const std::string& operator_id,
   return Status::PermissionDenied(what + " belongs to another operator");
 }
 
+Status LogEntry(Transaction& tx, std::string_view type, const json& record) {
+  json entry = record.is_object() ? record : json{{"record", record}};
+  entry["type"] = type;
+  entry["logged_at"] = FormatMs(NowMs());
+  auto text = CanonicalJson(entry);
+  if (!text.ok()) return text.status().WithContext("log entry");
+  return tlog::AppendEntry(tx, AsBytes(*text));
+}
+
 Result<int64_t> RaiseAlert(Transaction& tx, const AlertSpec& spec, int64_t now_ms) {
   auto numbers = CanonicalJson(spec.numbers);
   auto evidence = CanonicalJson(spec.evidence);
@@ -223,7 +233,19 @@ Result<int64_t> RaiseAlert(Transaction& tx, const AlertSpec& spec, int64_t now_m
        nullable(spec.node_id), nullable(spec.chip_id), nullable(spec.landmark_id), spec.reason,
        *numbers, *evidence, now_ms, now_ms});
   if (!inserted.ok()) return inserted.status();
-  return (*inserted)[0].Int(0);
+  int64_t id = (*inserted)[0].Int(0);
+  json record = {{"alert", id},           {"kind", spec.kind},       {"status", "open"},
+                 {"reason", spec.reason}, {"numbers", spec.numbers}, {"evidence", spec.evidence}};
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"operator", &spec.operator_id},
+        {"site", &spec.site_id},
+        {"node", &spec.node_id},
+        {"chip", &spec.chip_id},
+        {"landmark", &spec.landmark_id}}) {
+    if (!value->empty()) record[field] = *value;
+  }
+  CUSTODIAN_RETURN_IF_ERROR(LogEntry(tx, "alert", record));
+  return id;
 }
 
 Result<std::vector<StoredLandmark>> LoadLandmarks(Transaction& tx) {

@@ -26,6 +26,7 @@
 #include "server/problem.h"
 #include "server/request.h"
 #include "server/routes.h"
+#include "tlog/log.h"
 
 namespace custodian::server {
 namespace {
@@ -283,6 +284,7 @@ class ApiServer::Impl {
   void Serve(const Route& route, std::vector<std::string> ids, const Request& req, Response& res);
   void WriteError(Response& res, const Request& req, const Status& status);
   Result<json> Health();
+  void ServeLog(const Route& route, const ApiRequest& api, const Request& req, Response& res);
   HandlerResponse PreRouting(const Request& req, Response& res);
   HandlerResponse OnError(const Request& req, Response& res);
   void LogRequest(const Request& req, const Response& res);
@@ -532,6 +534,10 @@ void ApiServer::Impl::Serve(const Route& route, std::vector<std::string> ids, co
     api.body = std::move(*body);
   }
 
+  if (route.builtin == Builtin::kLogCheckpoint || route.builtin == Builtin::kLogVkey ||
+      route.builtin == Builtin::kLogTile) {
+    return ServeLog(route, api, req, res);
+  }
   if (route.builtin == Builtin::kMetrics) {
     res.status = 200;
     res.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
@@ -546,6 +552,41 @@ void ApiServer::Impl::Serve(const Route& route, std::vector<std::string> ids, co
     if (!location.empty()) res.set_header("Location", location);
   }
   res.set_content(Dump(*result), std::string(kJsonContentType));
+}
+
+// The C2SP tlog-tiles read API. Full tiles never change (cached for a year, immutable); partial
+// tiles and the checkpoint change as the log grows, so clients must revalidate.
+void ApiServer::Impl::ServeLog(const Route& route, const ApiRequest& api, const Request& req,
+                               Response& res) {
+  tlog::Log* log = registry_.transparency_log();
+  if (log == nullptr) {
+    return WriteError(res, req, Status::NotFound("the transparency log is not enabled"));
+  }
+  auto cache = [&](const char* value) {
+    res.headers.erase("Cache-Control");
+    res.set_header("Cache-Control", value);
+  };
+  if (route.builtin == Builtin::kLogVkey) {
+    res.status = 200;
+    cache("no-cache");
+    res.set_content(log->verifier_key().ToString() + "\n", "text/plain; charset=utf-8");
+    return;
+  }
+  if (route.builtin == Builtin::kLogCheckpoint) {
+    auto checkpoint = log->PublishedCheckpoint();
+    if (!checkpoint.ok()) return WriteError(res, req, checkpoint.status());
+    res.status = 200;
+    cache("no-cache");
+    res.set_content(*checkpoint, "text/plain; charset=utf-8");
+    return;
+  }
+  auto id = tlog::ParseTilePath("tile/" + api.ids.at(0));
+  if (!id.ok()) return WriteError(res, req, Status::NotFound(id.status().message()));
+  auto tile = log->ReadTile(*id);
+  if (!tile.ok()) return WriteError(res, req, tile.status());
+  res.status = 200;
+  cache(id->width == tlog::kTileWidth ? "public, max-age=31536000, immutable" : "no-cache");
+  res.set_content(std::string(tile->begin(), tile->end()), "application/octet-stream");
 }
 
 // Healthy when the database answers a trivial read.

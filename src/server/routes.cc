@@ -31,6 +31,14 @@ const std::string& Id(const ApiRequest& q, size_t i = 0) {
 constexpr Route kRoutes[] = {
     {GET, "/healthz", AuthKind::kNone, kAnyRole, 200, Builtin::kHealth, nullptr},
     {GET, "/metrics", kBearer, kAdmin | kAuditor, 200, Builtin::kMetrics, nullptr},
+    // The transparency log's C2SP tlog-tiles read API: public, like the log itself.
+    {GET, "/log/checkpoint", AuthKind::kNone, kAnyRole, 200, Builtin::kLogCheckpoint, nullptr},
+    {GET, "/log/vkey", AuthKind::kNone, kAnyRole, 200, Builtin::kLogVkey, nullptr},
+    {GET, "/log/tile/{tile+}", AuthKind::kNone, kAnyRole, 200, Builtin::kLogTile, nullptr},
+    {GET, "/v1/log/proof/inclusion", kBearer, kAnyRole, 200, Builtin::kNone,
+     [](Registry& r, const ApiRequest& q) { return r.LogInclusionProof(*q.caller, q.query); }},
+    {GET, "/v1/log/proof/consistency", kBearer, kAnyRole, 200, Builtin::kNone,
+     [](Registry& r, const ApiRequest& q) { return r.LogConsistencyProof(*q.caller, q.query); }},
     {GET, "/v1/whoami", kBearer, kAnyRole, 200, Builtin::kNone,
      [](Registry& r, const ApiRequest& q) { return r.WhoAmI(*q.caller); }},
 
@@ -138,18 +146,30 @@ std::vector<std::string_view> Segments(std::string_view path) {
 
 // Does `path` fit `path_template`? Walks both strings segment by segment without allocating
 // (this runs for every request); fills `ids` with the parameter segments when it fits.
+// "{rest+}" as a template's last segment takes the rest of the path, slashes and all (tile paths
+// of C2SP tlog-tiles are several segments deep).
+bool IsRestParam(std::string_view segment) {
+  return IsParam(segment) && segment.size() >= 3 && segment[segment.size() - 2] == '+';
+}
+
 bool PathMatches(std::string_view path_template, std::string_view path,
                  std::vector<std::string>* ids) {
   if (path_template.empty() || path.empty() || path.front() != '/') return false;
+  std::vector<std::string> found;
   size_t t = 1, p = 1;
-  size_t params = 0;
   for (;;) {
     size_t t_end = std::min(path_template.find('/', t), path_template.size());
     size_t p_end = std::min(path.find('/', p), path.size());
     std::string_view want = path_template.substr(t, t_end - t);
+    if (IsRestParam(want)) {
+      std::string_view rest = path.substr(std::min(p, path.size()));
+      if (rest.empty()) return false;
+      found.emplace_back(rest);
+      break;
+    }
     std::string_view got = path.substr(p, p_end - p);
     if (IsParam(want) ? got.empty() : want != got) return false;
-    params += IsParam(want);
+    if (IsParam(want)) found.emplace_back(got);
     bool t_last = t_end == path_template.size(), p_last = p_end == path.size();
     if (t_last || p_last) {
       if (t_last != p_last) return false;
@@ -158,20 +178,7 @@ bool PathMatches(std::string_view path_template, std::string_view path,
     t = t_end + 1;
     p = p_end + 1;
   }
-  if (ids) {
-    ids->clear();
-    ids->reserve(params);
-    for (size_t t0 = 1, p0 = 1;;) {
-      size_t t_end = std::min(path_template.find('/', t0), path_template.size());
-      size_t p_end = std::min(path.find('/', p0), path.size());
-      if (IsParam(path_template.substr(t0, t_end - t0))) {
-        ids->emplace_back(path.substr(p0, p_end - p0));
-      }
-      if (t_end == path_template.size()) break;
-      t0 = t_end + 1;
-      p0 = p_end + 1;
-    }
-  }
+  if (ids) *ids = std::move(found);
   return true;
 }
 
@@ -197,6 +204,10 @@ std::string PathRegex(std::string_view path_template) {
   std::string out;
   for (std::string_view segment : Segments(path_template)) {
     out += '/';
+    if (IsRestParam(segment)) {
+      out += "(.+)";
+      continue;
+    }
     if (IsParam(segment)) {
       out += "([^/]+)";
       continue;

@@ -45,7 +45,7 @@ enum class AuthKind : uint8_t {
 };
 
 // The server's own routes; every other route calls the registry.
-enum class Builtin : uint8_t { kNone, kHealth, kMetrics };
+enum class Builtin : uint8_t { kNone, kHealth, kMetrics, kLogCheckpoint, kLogVkey, kLogTile };
 
 // A request as a route handler sees it: authenticated, role-checked and parsed.
 struct ApiRequest {
@@ -71,7 +71,8 @@ struct Route {
 // Every route, in a fixed order (the index is stable for one build and used by metrics).
 std::span<const Route> Routes();
 
-// "/v1/sites/{id}/verdicts" -> "/v1/sites/([^/]+)/verdicts" (the rest is matched literally).
+// "/v1/sites/{id}/verdicts" -> "/v1/sites/([^/]+)/verdicts" (the rest is matched literally);
+// a last segment "{name+}" matches the rest of the path, slashes included.
 std::string PathRegex(std::string_view path_template);
 
 struct RouteMatch {

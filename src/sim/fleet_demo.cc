@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
+
 #include "client/api_client.h"
 #include "core/bytes.h"
 #include "core/clock.h"
@@ -635,6 +637,27 @@ Result<FleetDemoResult> RunFleetDemo(const FleetDemoOptions& o, const std::atomi
   std::printf("%s\n", ok ? "Every expectation met: honest nodes verified, diverted nodes caught, "
                            "the copied key detected, the dark node stale."
                          : "Not every expectation was met yet (see above).");
+  // Everything above is also in the transparency log: show its checkpoint and how to audit it.
+  {
+    // The integrator runs every second: give it one to take in the last alerts.
+    std::this_thread::sleep_for(1500ms);
+    httplib::Client http(result.server_url);
+    auto checkpoint = http.Get("/log/checkpoint");
+    auto vkey = http.Get("/log/vkey");
+    if (checkpoint && checkpoint->status == 200 && vkey && vkey->status == 200) {
+      std::string vkey_line = vkey->body.substr(0, vkey->body.find('\n'));
+      std::printf(
+          "\nTransparency log (every verdict, licence, enrolment and alert above is an entry), "
+          "checkpoint at %s/log/checkpoint:\n%s\nAudit it (signature, tiles, consistency):\n"
+          "  build/custodian log verify --url %s --vkey %s --full\n",
+          result.server_url.c_str(), checkpoint->body.c_str(), result.server_url.c_str(),
+          vkey_line.c_str());
+      result.summary["log_checkpoint"] = checkpoint->body;
+      result.summary["log_vkey"] = vkey_line;
+    } else {
+      std::printf("\nTransparency log: no checkpoint served (see serve.log)\n");
+    }
+  }
   if (!o.keep_running) return result;
 
   std::printf(

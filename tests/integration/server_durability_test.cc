@@ -103,7 +103,7 @@ TEST_P(ServerDurabilityTest, KillNineLosesNoAcknowledgedBundle) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerDurabilityTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const auto& info) { return BackendName(info.param); });
+                         [](const auto& test_info) { return BackendName(test_info.param); });
 
 }  // namespace
 }  // namespace custodian::testing

@@ -207,7 +207,13 @@ class ServerProcess {
       : log_path_(dir / ("serve-" + std::to_string(counter()++) + ".log")) {
     std::string cmd = "exec " + ShellQuote(CUSTODIAN_BINARY) + " serve --db " + ShellQuote(db_url) +
                       " --listen 127.0.0.1:0";
-    for (const auto& a : extra) cmd += " " + ShellQuote(a);
+    bool has_log_key = false;
+    for (const auto& a : extra) {
+      cmd += " " + ShellQuote(a);
+      has_log_key |= a == "--log-key";
+    }
+    // One log key per test directory (the default for PostgreSQL is the working directory).
+    if (!has_log_key) cmd += " --log-key " + ShellQuote(dir / "log.key");
     cmd += " 2>>" + ShellQuote(log_path_);
     auto p = Subprocess::Spawn({"/bin/sh", "-c", cmd});
     if (!p.ok()) {

@@ -602,7 +602,7 @@ TEST_P(RegistryTest, SweepRaisesStaleOncePerDarkNode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values("sqlite", "postgresql"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test_info) { return test_info.param; });
 
 }  // namespace
 }  // namespace custodian::registry
