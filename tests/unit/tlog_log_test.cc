@@ -636,7 +636,9 @@ TEST_P(TlogLogTest, AFullBatchWakesTheIntegratorBeforeItsInterval) {
   auto log = OpenLog(o);
   ASSERT_NE(log, nullptr);
   log->StartIntegrator();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its first (empty) round
+  // Its first (empty) round must be over before the appends, or it would count them to it;
+  // a second is ample even under the sanitizers.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   std::vector<Bytes> entries;
   for (int i = 0; i < 49; ++i) entries.push_back(Bytes{uint8_t(i)});
   ASSERT_TRUE(Append(entries).ok());
