@@ -9,6 +9,7 @@
 #include <csignal>
 #include <thread>
 
+#include "support/api_fixtures.h"
 #include "support/server_process.h"
 #include "support/signed_receipts.h"
 
@@ -27,17 +28,7 @@ TEST_P(ServerDurabilityTest, KillNineLosesNoAcknowledgedBundle) {
   HttpClient http = server->Client();
   TestLandmark sin{"SIN-1", 1.3521, 103.8198, "SG"};
   ASSERT_EQ(http.Post("/v1/operators", {{"id", "op"}, {"name", "Op"}}, admin).status, 201);
-  ASSERT_EQ(http.Post("/v1/landmarks",
-                      {{"id", sin.id},
-                       {"operator", "op"},
-                       {"lat", sin.lat},
-                       {"lon", sin.lon},
-                       {"country", sin.country},
-                       {"public_key", Base64Encode(sin.key.public_key())},
-                       {"address", "127.0.0.1:9"}},
-                      admin)
-                .status,
-            201);
+  ASSERT_EQ(PostLandmark(http, admin, sin).status, 201);
   ASSERT_EQ(http.Post("/v1/sites",
                       {{"id", "johor"},
                        {"operator", "op"},

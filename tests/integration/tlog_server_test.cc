@@ -14,6 +14,7 @@
 #include "core/bytes.h"
 #include "core/crypto.h"
 #include "core/subprocess.h"
+#include "support/api_fixtures.h"
 #include "support/server_process.h"
 #include "support/signed_receipts.h"
 #include "tlog/merkle.h"
@@ -29,17 +30,7 @@ class TlogServerTest : public ::testing::TestWithParam<Backend> {
   // A landmark, a site with a licence, and a node with one attestation: 4+ entries.
   void MakeHistory(HttpClient& http, const std::string& admin) {
     ASSERT_EQ(http.Post("/v1/operators", {{"id", "op"}, {"name", "Op"}}, admin).status, 201);
-    ASSERT_EQ(http.Post("/v1/landmarks",
-                        {{"id", sin_.id},
-                         {"operator", "op"},
-                         {"lat", sin_.lat},
-                         {"lon", sin_.lon},
-                         {"country", sin_.country},
-                         {"public_key", Base64Encode(sin_.key.public_key())},
-                         {"address", "127.0.0.1:9"}},
-                        admin)
-                  .status,
-              201);
+    ASSERT_EQ(PostLandmark(http, admin, sin_).status, 201);
     ASSERT_EQ(http.Post("/v1/sites",
                         {{"id", "johor"},
                          {"operator", "op"},
@@ -256,17 +247,7 @@ TEST(TlogTamperTest, AnEntryAlteredInTheDatabaseIsCaughtAndNamed) {
     ASSERT_EQ(http.Post("/v1/operators", {{"id", "op"}, {"name", "Op"}}, admin).status, 201);
     for (const char* id : {"SIN-1", "SIN-2", "SIN-3"}) {
       TestLandmark l{id, 1.3521, 103.8198, "SG"};
-      ASSERT_EQ(http.Post("/v1/landmarks",
-                          {{"id", l.id},
-                           {"operator", "op"},
-                           {"lat", l.lat},
-                           {"lon", l.lon},
-                           {"country", l.country},
-                           {"public_key", Base64Encode(l.key.public_key())},
-                           {"address", "127.0.0.1:9"}},
-                          admin)
-                    .status,
-                201);
+      ASSERT_EQ(PostLandmark(http, admin, l).status, 201);
     }
     for (int i = 0; i < 100; ++i) {
       HttpReply r = http.Get("/log/checkpoint");
@@ -331,17 +312,7 @@ TEST(TlogWitnessedServerTest, CheckpointsArePublishedWithTheWitnessCosignature) 
   HttpClient http = server.Client();
   ASSERT_EQ(http.Post("/v1/operators", {{"id", "op"}, {"name", "Op"}}, admin).status, 201);
   TestLandmark sin{"SIN-1", 1.3521, 103.8198, "SG"};
-  ASSERT_EQ(http.Post("/v1/landmarks",
-                      {{"id", sin.id},
-                       {"operator", "op"},
-                       {"lat", sin.lat},
-                       {"lon", sin.lon},
-                       {"country", sin.country},
-                       {"public_key", Base64Encode(sin.key.public_key())},
-                       {"address", "127.0.0.1:9"}},
-                      admin)
-                .status,
-            201);
+  ASSERT_EQ(PostLandmark(http, admin, sin).status, 201);
   std::string checkpoint;
   for (int i = 0; i < 100 && checkpoint.find("witness.test/w1") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
