@@ -48,7 +48,7 @@ format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 tidy: build
-	git ls-files 'src/*.cc' | xargs clang-tidy -p build --quiet
+	bash scripts/tidy.sh
 
 clean:
 	rm -rf build build-asan

@@ -47,12 +47,15 @@ Result<std::vector<tlog::VerifierKey>> ParseKeys(const std::vector<std::string>&
   std::vector<tlog::VerifierKey> out;
   for (const auto& t : texts) {
     auto k = tlog::ParseVerifierKey(t);
-    if (!k.ok()) return k.status().WithContext(flag + " " + t);
+    std::string where = flag;
+    where += " ";
+    where += t;
+    if (!k.ok()) return k.status().WithContext(where);
     if (k->type != type) {
-      return Status::InvalidInput(flag + " " + t + ": key type " + std::to_string(k->type) +
-                                  ", expected " + std::to_string(type) +
-                                  (type == tlog::kNoteKeyEd25519 ? " (a log's Ed25519 note key)"
-                                                                 : " (a witness cosignature key)"));
+      where += ": key type " + std::to_string(k->type) + ", expected " + std::to_string(type);
+      where += type == tlog::kNoteKeyEd25519 ? " (a log's Ed25519 note key)"
+                                             : " (a witness cosignature key)";
+      return Status::InvalidInput(where);
     }
     out.push_back(*k);
   }
@@ -137,7 +140,7 @@ class HttpLogFetcher {
   std::string shown_;   // the base URL, for messages
 };
 
-tlog::LogFetcher AsFetcher(std::shared_ptr<HttpLogFetcher> f) {
+tlog::LogFetcher AsFetcher(const std::shared_ptr<HttpLogFetcher>& f) {
   return [f](const std::string& path) -> Result<Bytes> {
     auto got = f->Fetch(path);
     // A log without a checkpoint is not a log at this URL.

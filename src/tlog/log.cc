@@ -683,7 +683,8 @@ Status Log::IntegrateIn(Transaction& tx, Integration& out) {
     if (fresh[level].size() != want) {
       return Status::Internal("tlog: appending leaves [" + Num(old_size) + ", " + Num(new_size) +
                               ") made " + Num(fresh[level].size()) + " nodes of level " +
-                              Num(kTileHeight * level) + ", expected " + Num(want));
+                              Num(uint64_t(kTileHeight) * uint64_t(level)) + ", expected " +
+                              Num(want));
     }
   }
 
@@ -1160,7 +1161,7 @@ Status Log::CheckAllTiles() {
       above.clear();
       if (below.size() != NodesAt(level, size)) {
         return Status::Internal("tlog: CheckAllTiles counted " + Num(below.size()) +
-                                " nodes at level " + Num(kTileHeight * level));
+                                " nodes at level " + Num(uint64_t(kTileHeight) * uint64_t(level)));
       }
       const uint64_t tiles = (below.size() + kTileWidth - 1) / kTileWidth;
       for (uint64_t begin = 0; begin < tiles; begin += kCheckChunkTiles) {

@@ -65,7 +65,7 @@ Bytes ExpandTile(ByteView tile, uint32_t width) {
     out.resize(offset + count * kHashBytes);
     for (uint32_t i = 0; i < count; ++i) {
       Hash left, right;
-      std::copy_n(out.begin() + prev_offset + 2 * i * kHashBytes, kHashBytes, left.begin());
+      std::copy_n(out.begin() + prev_offset + 2 * size_t(i) * kHashBytes, kHashBytes, left.begin());
       std::copy_n(out.begin() + prev_offset + (2 * i + 1) * kHashBytes, kHashBytes, right.begin());
       Hash h = NodeHash(left, right);
       std::copy(h.begin(), h.end(), out.begin() + offset + i * kHashBytes);

@@ -415,7 +415,7 @@ Status WitnessServer::Start() {
     auto start = std::chrono::steady_clock::now();
     WitnessReply r = witness_.AddCheckpoint(req.body);
     res.status = r.status;
-    res.set_content(r.body, r.content_type.c_str());
+    res.set_content(r.body, r.content_type);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
