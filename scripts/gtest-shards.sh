@@ -22,7 +22,7 @@ for ((i = 0; i < shards; i++)); do
     echo "=== shard $i of $shards FAILED: $binary $*" >&2
     cat "$dir/$i.out" >&2
   else
-    tail -n 3 "$dir/$i.out"
+    echo "shard $i of $shards: $(grep -E "^\[  PASSED  \]" "$dir/$i.out")"
   fi
 done
 exit $status
