@@ -37,7 +37,6 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +58,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_machine.h"
 #include "cli/bench_postgres.h"
 #include "cli/command.h"
 #include "cli/geo_inputs.h"
@@ -120,35 +120,6 @@ struct Options {
   bool json = false;
   pid_t postmaster = -1;  // set per run: our private PostgreSQL server, for its CPU time
 };
-
-// ---- machine facts ----------------------------------------------------------------------
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-json MachineFacts() {
-  json m;
-  m["nproc"] = std::thread::hardware_concurrency();
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 1);
-      model.erase(0, model.find_first_not_of(" \t"));
-      break;
-    }
-  }
-  m["cpu"] = model;
-  utsname u{};
-  if (::uname(&u) == 0) m["kernel"] = std::string(u.sysname) + " " + u.release;
-  m["date_utc"] = FormatUtc(RealtimeNs()).substr(0, 19) + "Z";
-  m["loadavg_at_start"] = LoadAverage();
-  return m;
-}
 
 // ---- the fleet and its bundles, built before anything is timed ----------------------------
 
@@ -1128,7 +1099,7 @@ int RunBenchIngest(const Options& o) {
   Fixture f = BuildFixture(o);
 
   json report;
-  report["machine"] = MachineFacts();
+  report["machine"] = BenchMachineFacts();
   report["config"] = {{"bundles", o.bundles},
                       {"receipts_per_bundle", kLandmarkCount},
                       {"samples_per_receipt", kSamplesPerReceipt},

@@ -40,6 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_machine.h"
 #include "cli/bench_postgres.h"
 #include "cli/command.h"
 #include "core/bytes.h"
@@ -88,26 +89,6 @@ json Percentiles(std::vector<double> v) {
           {"p99", at(0.99)},
           {"max", v.back()},
           {"mean", sum / double(v.size())}};
-}
-
-std::string CpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      std::string model = line.substr(line.find(':') + 1);
-      model.erase(0, model.find_first_not_of(" \t"));
-      return model;
-    }
-  }
-  return "";
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
 }
 
 std::vector<Bytes> MakeEntries(size_t count, size_t bytes) {
@@ -511,10 +492,7 @@ int RunBenchTlog(const Options& o) {
   const std::vector<Bytes> entries = MakeEntries(total, size_t(o.entry_bytes));
 
   json report;
-  report["machine"] = {{"nproc", std::thread::hardware_concurrency()},
-                       {"cpu", CpuModel()},
-                       {"loadavg_at_start", LoadAverage()},
-                       {"date_utc", FormatUtc(RealtimeNs()).substr(0, 19) + "Z"}};
+  report["machine"] = BenchMachineFacts();
   report["config"] = {{"entries", o.entries},         {"single", o.single},
                       {"entry_bytes", o.entry_bytes}, {"batch", o.batch},
                       {"interval_ms", o.interval_ms}, {"rate", o.rate},

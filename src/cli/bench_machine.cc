@@ -1,0 +1,36 @@
+#include "cli/bench_machine.h"
+
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+
+namespace custodian::cli {
+
+nlohmann::json BenchMachineFacts() {
+  nlohmann::json m;
+  m["nproc"] = std::thread::hardware_concurrency();
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(" \t"));
+      break;
+    }
+  }
+  m["cpu"] = model;
+  utsname u{};
+  if (::uname(&u) == 0) m["kernel"] = std::string(u.sysname) + " " + u.release;
+  m["date_utc"] = FormatUtc(RealtimeNs()).substr(0, 19) + "Z";
+  std::ifstream loadavg("/proc/loadavg");
+  std::string one, five, fifteen;
+  loadavg >> one >> five >> fifteen;
+  m["loadavg_at_start"] = one + " " + five + " " + fifteen;
+  return m;
+}
+
+}  // namespace custodian::cli
