@@ -77,6 +77,7 @@ struct PreparedBundle {
   std::map<std::string, geo::Verdict> decided_by_model;  // chip model -> verdict
   int64_t at_ms = 0;                                     // end of the latest session
   std::string bundle_text;                               // canonical JSON, stored as evidence
+  std::string bundle_sha256;  // hex, for the log entry (hashed before the write transaction)
 };
 
 // AlreadyExists naming the first receipt of `b` stored before, if any.
@@ -318,17 +319,16 @@ Status WriteBundle(Transaction& tx, const RegistryOptions& options, bool grouped
   }
   // What the log keeps of a verdict: enough to find and check the stored evidence (the bundle's
   // SHA-256 and its receipts' transcript hashes), not the evidence itself.
-  CUSTODIAN_RETURN_IF_ERROR(
-      LogEntry(tx, "verdict",
-               {{"attestation", attestation_id},
-                {"node", b.node_id},
-                {"site", b.node.site_id},
-                {"operator", b.node.operator_id},
-                {"kind", overall},
-                {"at", FormatMs(b.at_ms)},
-                {"chips", chip_results},
-                {"receipts", landmarks_used},
-                {"bundle_sha256", HexEncode(Sha256(AsBytes(b.bundle_text)))}}));
+  CUSTODIAN_RETURN_IF_ERROR(LogEntry(tx, "verdict",
+                                     {{"attestation", attestation_id},
+                                      {"node", b.node_id},
+                                      {"site", b.node.site_id},
+                                      {"operator", b.node.operator_id},
+                                      {"kind", overall},
+                                      {"at", FormatMs(b.at_ms)},
+                                      {"chips", chip_results},
+                                      {"receipts", landmarks_used},
+                                      {"bundle_sha256", b.bundle_sha256}}));
   out = {{"id", attestation_id},
          {"node", b.node_id},
          {"kind", overall},
@@ -625,6 +625,7 @@ Result<json> Registry::SubmitAttestation(const Caller& c, const json& body) {
   b.decided_by_model = std::move(decided_by_model);
   b.at_ms = at_ms;
   b.bundle_text = std::move(*bundle_text);
+  b.bundle_sha256 = HexEncode(Sha256(AsBytes(b.bundle_text)));
   json out;
   std::map<std::string, uint64_t> kinds_counted;
   const bool grouped = impl.db->dialect() == store::Dialect::kSqlite;
