@@ -42,6 +42,7 @@ bench: build
 	./build/custodian bench rtt
 	./build/custodian bench ingest
 	./build/custodian bench tlog
+	./build/custodian bench screen
 	./build/custodian_microbench
 
 format:

@@ -17,6 +17,7 @@ packages=(
   libsqlite3-dev sqlite3   # embedded database (the default store)
   libpq-dev postgresql     # PostgreSQL 15 client library, and the server `make test` starts
   libcpp-httplib-dev libssl-dev  # HTTP(S) server and client
+  libicu-dev libyaml-cpp-dev     # screening: ICU normalisation/transliteration, legal-form YAML
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-cryptography   # the independent transparency-log check (tests/interop)
 )

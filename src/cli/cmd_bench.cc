@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_ingest.h"
+#include "cli/bench_screen.h"
 #include "cli/bench_tlog.h"
 #include "cli/command.h"
 #include "proto/receipt.h"
@@ -90,6 +91,7 @@ void AddBenchCommands(CLI::App& app) {
   OnRun(rtt, [samples, spacing, json] { return RunBenchRtt(*samples, *spacing, *json); });
   AddBenchIngestCommand(bench);
   AddBenchTlogCommand(bench);
+  AddBenchScreenCommand(bench);
 }
 
 }  // namespace custodian::cli

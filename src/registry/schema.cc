@@ -1,5 +1,6 @@
 #include "registry/schema.h"
 
+#include "screen/list_store.h"
 #include "tlog/log.h"
 
 namespace custodian::registry {
@@ -169,6 +170,8 @@ CREATE INDEX alerts_status ON alerts(status, id);
       // The transparency log's tables (tlog/log.h): every state change above appends an entry
       // in its own transaction.
       tlog::LogMigration(2),
+      // Screening lists, their entities and every screening decision (screen/list_store.h).
+      screen::ScreenMigration(3),
   };
   return kMigrations;
 }
