@@ -39,6 +39,7 @@ void AddGeoMapCommand(CLI::App* geo);   // geo map
 void AddServeCommands(CLI::App& app);   // serve, db migrate, admin init
 void AddAgentCommands(CLI::App& app);   // agent enrol, agent run
 void AddApiCommands(CLI::App& app);     // api, alerts, fleet
+void AddScreenCommands(CLI::App& app);  // screen import, query, batch, eval, ownership, lists
 
 // How a client command reaches the registry's HTTP API (cmd_api.cc).
 struct ServerFlags {

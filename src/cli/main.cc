@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   cli::AddAgentCommands(app);
   cli::AddApiCommands(app);
   cli::AddLogCommands(app);
+  cli::AddScreenCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -30,6 +30,7 @@
 #include "core/status.h"
 #include "geo/countries.h"
 #include "geo/policy.h"
+#include "screen/screener.h"
 #include "store/database.h"
 #include "tlog/log.h"
 
@@ -177,10 +178,32 @@ class Registry {
   Result<json> LogConsistencyProof(const Caller& c, const Query& q);
   RegistryMetrics Metrics();
 
+  // --- restricted-party screening (registry/screening.cc; docs/screening.md) ----------------
+  // Admin and operator. Screens against the lists stored by `custodian screen import`, with a
+  // screener built from them on first use and rebuilt when they change (never a half-built
+  // one), and records every decision (screen/list_store.h, channel "api", actor
+  // "token:<token id>") with its transparency-log entry before answering. AlreadyExists (HTTP
+  // 409) "no restricted-party lists imported" while the database holds none.
+  // 1..kMaxScreenQueries queries; results in input order. A query the screener refuses (empty
+  // name, unknown country) comes back with a non-OK status and is not recorded.
+  static constexpr size_t kMaxScreenQueries = 1000;
+  Result<std::vector<screen::ScreenResult>> Screen(const Caller& c,
+                                                   const std::vector<screen::ScreenQuery>& queries);
+  // GET /v1/screen?name=&country=&type=&limit= -> ResultToJson + decision_id; a refused query
+  // is 400 naming the parameter.
+  Result<json> ScreenName(const Caller& c, const Query& q);
+  // POST /v1/screen {"queries": [{id?, name, country?, type?, limit?} …]} (1..1000)
+  //   -> {"results": [ResultToJson + decision_id …]}; a refused query is {"query", "error"}
+  //   in its place (the others are still screened and recorded).
+  Result<json> ScreenNames(const Caller& c, const json& body);
+
  private:
   class Impl;
+  class Screening;  // registry/screening.cc: the screener over the stored lists
+  static std::shared_ptr<Screening> MakeScreening();
   explicit Registry(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  const std::shared_ptr<Screening> screening_ = MakeScreening();
 };
 
 }  // namespace custodian::registry

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cctype>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -1056,6 +1057,20 @@ Status ImportCslJson(Importer& imp, const std::vector<NamedText>& files) {
 }
 
 // Newest modification date of `paths`, "YYYY-MM-DD" (UTC), or "".
+// A YYYY-MM-DD date written in a file's name ("ofac_sdn_2024-05-03.csv", as archives and
+// scrapes name their copies), the newest of the files; "" if none has one.
+std::string NewestDateInFileNames(const std::vector<std::string>& paths) {
+  std::string newest;
+  for (const std::string& p : paths) {
+    std::string name = std::filesystem::path(p).filename().string();
+    for (size_t i = 0; i + 10 <= name.size(); ++i) {
+      std::string candidate = name.substr(i, 10);
+      if (IsDate(candidate) && candidate > newest) newest = candidate;
+    }
+  }
+  return newest;
+}
+
 std::string NewestFileDate(const std::vector<std::string>& paths) {
   time_t newest = 0;
   for (const std::string& p : paths) {
@@ -1136,6 +1151,7 @@ Result<ImportedList> ImportListFiles(const std::string& format,
   }
   auto list = ImportListTexts(format, files, options);
   if (!list.ok()) return list.status();
+  if (list->info.version.empty()) list->info.version = NewestDateInFileNames(paths);
   if (list->info.version.empty()) list->info.version = NewestFileDate(paths);
   return list;
 }

@@ -42,8 +42,9 @@
 //   remarks    OFAC: Title and vessel particulars ("Flag: Iran; …"), then Remarks. CSL: title,
 //              remarks. BIS: notes.
 // info.version: bis-json "extracted"; csl-json the newest date in "sources_used"; OFAC files
-// and the CSL CSV carry no date, so ImportListFiles uses the newest file's modification date
-// (UTC) and ImportListTexts leaves it "". info.list_id: "ofac-sdn", "csl", or the BIS file's
+// and the CSL CSV carry no date, so ImportListFiles uses the newest YYYY-MM-DD written in the
+// files' names ("ofac_sdn_2024-05-03.csv"), else the newest file's modification date (UTC);
+// ImportListTexts leaves it "". info.list_id: "ofac-sdn", "csl", or the BIS file's
 // list_id (several BIS files must share it).
 // A file from which no entry at all can be imported is InvalidInput naming it (storing it
 // would replace the list with nothing). Files over 256 MiB are refused (InvalidInput).

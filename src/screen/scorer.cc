@@ -118,39 +118,33 @@ int MinEdits(const std::string& a, const std::string& b) {
 Similarity CompareText(const std::string& a, const std::string& pa, const std::string& b,
                        const std::string& pb) {
   if (a == b) return {1.0, "exact"};
+  const size_t longer = std::max(a.size(), b.size());
+  const int allowed = AllowedEdits(std::min(a.size(), b.size()));
+  // Half the longer word may change for a phonetic or partial match (a skeleton alone is too
+  // coarse: "zavod" and "swid" share one); one distance computation serves all three tests.
+  const int half = std::max<int>(1, static_cast<int>(longer) / 2);
+  const int limit = std::max(allowed, half);
+  if (MinEdits(a, b) > limit) return {};
+  const int d = EditDistance(a, b, limit);
+  if (d > limit) return {};
   Similarity best;
-  size_t longer = std::max(a.size(), b.size());
-  const int min_edits = MinEdits(a, b);
-  int allowed = AllowedEdits(std::min(a.size(), b.size()));
-  if (allowed > 0 && min_edits <= allowed) {
-    int d = EditDistance(a, b, allowed);
-    if (d <= allowed) {
-      best = {1.0 - static_cast<double>(d) / static_cast<double>(longer) * 0.9, "typo"};
-    }
+  if (d <= allowed) {
+    best = {1.0 - static_cast<double>(d) / static_cast<double>(longer) * 0.9, "typo"};
   }
   // Romanisation variants share a consonant skeleton; worth a little less than a typo of the
   // same word, and only for keys long enough to mean something.
-  // The letters must still be mostly the same (a skeleton alone is too coarse: "zavod" and
-  // "swid" share one), so at most half the longer word may change.
-  if (!pa.empty() && pa == pb && (pa.size() >= 2 || longer <= 3) &&
-      min_edits <= std::max<int>(1, static_cast<int>(longer) / 2) &&
-      EditDistance(a, b, std::max<int>(1, static_cast<int>(longer) / 2)) <=
-          std::max<int>(1, static_cast<int>(longer) / 2)) {
+  if (!pa.empty() && pa == pb && (pa.size() >= 2 || longer <= 3) && d <= half) {
     double v = pa.size() >= 3 ? 0.86 : 0.8;
     if (v > best.value) best = {v, "phonetic"};
   }
+  if (best.value > 0) return best;
   // Beyond a typo: partial credit for words that still share most letters (Sechin / Sechev,
   // Merkel / Merkur), so one changed name part lowers the score instead of zeroing it.
-  if (best.value == 0 && std::min(a.size(), b.size()) >= 3 &&
-      min_edits <= static_cast<int>(longer) / 2) {
-    int limit = static_cast<int>(longer) / 2;
-    int d = EditDistance(a, b, limit);
-    if (d <= limit) {
-      double v = 0.75 * (1.0 - static_cast<double>(d) / static_cast<double>(longer));
-      if (v >= 0.35) best = {v, "partial"};
-    }
+  if (std::min(a.size(), b.size()) >= 3 && d <= static_cast<int>(longer) / 2) {
+    double v = 0.75 * (1.0 - static_cast<double>(d) / static_cast<double>(longer));
+    if (v >= 0.35) return {v, "partial"};
   }
-  return best;
+  return {};
 }
 
 struct Tok {
@@ -227,17 +221,30 @@ bool AllWordLike(const std::vector<Tok>& toks, size_t begin, size_t end) {
 
 // A run of 2-3 adjacent tokens on one side written as one token on the other ("hua wei" /
 // "huawei", "jin ping" / "jinping", "co operation" / "cooperation").
-Similarity CompareJoined(const std::vector<Tok>& many, size_t begin, size_t end,
-                         const NameToken& one, bool exact_only) {
-  size_t length = 0;
-  for (size_t i = begin; i < end; ++i) length += many[i].token->text.size();
-  if (length > one.text.size() + 3 || length + 3 < one.text.size()) return {};
-  std::string joined = Concat(many, begin, end, "");
-  if (MinEdits(joined, one.text) > AllowedEdits(one.text.size())) {
-    if (PhoneticKey(joined) != one.phonetic) return {};
+// A run of adjacent tokens written as one word, with its phonetic key made on first use.
+struct JoinedRun {
+  explicit JoinedRun(std::string joined) : text(std::move(joined)) {}
+  std::string text;
+  std::string key;
+  bool has_key = false;
+  const std::string& Key() {
+    if (!has_key) {
+      key = PhoneticKey(text);
+      has_key = true;
+    }
+    return key;
   }
+};
+
+Similarity CompareJoined(JoinedRun& run, const NameToken& one, bool exact_only) {
+  const std::string& joined = run.text;
+  if (joined.size() > one.text.size() + 3 || joined.size() + 3 < one.text.size()) return {};
   if (exact_only) return joined == one.text ? Similarity{1.0, "joined"} : Similarity{};
-  Similarity s = CompareText(joined, PhoneticKey(joined), one.text, one.phonetic);
+  if (MinEdits(joined, one.text) > AllowedEdits(one.text.size()) &&
+      (one.phonetic.empty() || run.Key() != one.phonetic)) {
+    return {};
+  }
+  Similarity s = CompareText(joined, run.Key(), one.text, one.phonetic);
   if (std::string_view(s.how) == "partial") return {};
   if (s.value > 0) s.how = s.value == 1.0 ? "joined" : "joined+typo";
   return s;
@@ -258,17 +265,19 @@ std::vector<Pair> CandidatePairs(const std::vector<Tok>& q, const std::vector<To
   for (size_t len = 2; len <= 3; ++len) {
     for (size_t i = 0; i + len <= q.size(); ++i) {
       if (!AllWordLike(q, i, i + len)) continue;
+      JoinedRun run(Concat(q, i, i + len, ""));
       for (size_t j = 0; j < l.size(); ++j) {
         if (!IsWordLike(*l[j].token)) continue;
-        Similarity s = CompareJoined(q, i, i + len, *l[j].token, exact_only);
+        Similarity s = CompareJoined(run, *l[j].token, exact_only);
         if (s.value >= kMinTokenSimilarity) pairs.push_back({i, i + len, j, j + 1, s});
       }
     }
     for (size_t j = 0; j + len <= l.size(); ++j) {
       if (!AllWordLike(l, j, j + len)) continue;
+      JoinedRun run(Concat(l, j, j + len, ""));
       for (size_t i = 0; i < q.size(); ++i) {
         if (!IsWordLike(*q[i].token)) continue;
-        Similarity s = CompareJoined(l, j, j + len, *q[i].token, exact_only);
+        Similarity s = CompareJoined(run, *q[i].token, exact_only);
         if (s.value >= kMinTokenSimilarity) pairs.push_back({i, i + 1, j, j + len, s});
       }
     }

@@ -123,6 +123,13 @@ constexpr Route kRoutes[] = {
      [](Registry& r, const ApiRequest& q) { return r.FleetBySite(*q.caller); }},
     {GET, "/v1/fleet/operators", kBearer, kFleetReaders, 200, Builtin::kNone,
      [](Registry& r, const ApiRequest& q) { return r.FleetByOperator(*q.caller); }},
+
+    // Restricted-party screening. Every call records its decisions, so even the GET is not a
+    // read: auditors see decisions in the transparency log, they do not make them.
+    {GET, "/v1/screen", kBearer, kAdmin | kOperator, 200, Builtin::kNone,
+     [](Registry& r, const ApiRequest& q) { return r.ScreenName(*q.caller, q.query); }},
+    {POST, "/v1/screen", kBearer, kAdmin | kOperator, 200, Builtin::kNone,
+     [](Registry& r, const ApiRequest& q) { return r.ScreenNames(*q.caller, q.body); }},
 };
 // clang-format on
 
