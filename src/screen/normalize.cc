@@ -507,6 +507,45 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// The common words of Chinese organisation names, in English, so 华为技术有限公司 meets
+// "Huawei Technologies Co., Ltd." (pinyin would give "ji shu" for 技术, which no English list
+// name contains). Longest first; legal forms become spellings the dictionary knows.
+icu::UnicodeString TranslateHanWords(const icu::UnicodeString& text) {
+  static const std::vector<std::pair<icu::UnicodeString, icu::UnicodeString>> kWords = [] {
+    const std::pair<const char*, const char*> table[] = {
+        {"股份有限公司", " jsc "},     {"有限责任公司", " llc "},   {"有限公司", " co ltd "},
+        {"进出口", " import export "}, {"研究所", " institute "},   {"研究院", " institute "},
+        {"半导体", " semiconductor "}, {"技术", " technology "},    {"科技", " technology "},
+        {"电子", " electronics "},     {"集团", " group "},         {"贸易", " trading "},
+        {"商贸", " trading "},         {"国际", " international "}, {"工业", " industry "},
+        {"实业", " industry "},        {"控股", " holding "},       {"发展", " development "},
+        {"投资", " investment "},      {"研究", " research "},      {"大学", " university "},
+        {"学院", " academy "},         {"航空", " aviation "},      {"航天", " aerospace "},
+        {"信息", " information "},     {"网络", " network "},       {"通信", " communication "},
+        {"通讯", " communication "},   {"设备", " equipment "},     {"制造", " manufacturing "},
+        {"物流", " logistics "},       {"机械", " machinery "},     {"软件", " software "},
+        {"能源", " energy "},          {"材料", " material "},      {"仪器", " instrument "},
+        {"系统", " system "},          {"工程", " engineering "},   {"服务", " service "},
+        {"中心", " center "},          {"公司", " company "},       {"厂", " factory "}};
+    std::vector<std::pair<icu::UnicodeString, icu::UnicodeString>> out;
+    for (const auto& [han, english] : table) {
+      out.emplace_back(icu::UnicodeString::fromUTF8(han), icu::UnicodeString::fromUTF8(english));
+    }
+    return out;
+  }();
+  bool has_han = false;
+  for (int32_t i = 0; i < text.length() && !has_han;) {
+    UChar32 c = text.char32At(i);
+    i += U16_LENGTH(c);
+    UErrorCode err = U_ZERO_ERROR;
+    has_han = c >= 0x2E80 && uscript_getScript(c, &err) == USCRIPT_HAN;
+  }
+  if (!has_han) return text;
+  icu::UnicodeString out(text);
+  for (const auto& [han, english] : kWords) out.findAndReplace(han, english);
+  return out;
+}
+
 // A digit between two letters imitates a letter ("sech1n", "ig0r", "i9or").
 void UndoLeetspeak(std::string& t) {
   static const char kLetterFor[] = "oizeasgtbg";  // 0..9
@@ -619,7 +658,8 @@ NormalizedName Normalizer::Normalize(std::string_view name, Schema schema) const
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
   } else {
-    latin = impl_->ToLatin(folded, &out.non_latin_script, &out.syllabic_script);
+    latin = impl_->ToLatin(schema == Schema::kPerson ? folded : TranslateHanWords(folded),
+                           &out.non_latin_script, &out.syllabic_script);
   }
   if (schema == Schema::kPerson) latin = ReorderPersonName(latin);
 

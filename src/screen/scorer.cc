@@ -133,7 +133,9 @@ Similarity CompareText(const std::string& a, const std::string& pa, const std::s
   }
   // Romanisation variants share a consonant skeleton; worth a little less than a typo of the
   // same word, and only for keys long enough to mean something.
-  if (!pa.empty() && pa == pb && (pa.size() >= 2 || longer <= 3) && d <= half) {
+  // Up to half the letters may differ in long words (Mohammed / Muhammad), one in short ones,
+  // which share skeletons by chance ("smic" / "xmc").
+  if (!pa.empty() && pa == pb && (pa.size() >= 2 || longer <= 3) && d <= (longer <= 5 ? 1 : half)) {
     double v = pa.size() >= 3 ? 0.86 : 0.8;
     if (v > best.value) best = {v, "phonetic"};
   }

@@ -60,6 +60,29 @@ std::vector<std::string> Trigrams(const std::string& token) {
   return out;
 }
 
+// "Name (ACRO)" or "Name (ACRO) rest": an upper-case acronym of 3..10 letters/digits in
+// parentheses. Place names in parentheses ("(Hong Kong)") are not acronyms and stay.
+bool SplitAcronym(const std::string& text, std::string* base, std::string* acronym) {
+  size_t open = text.find('(');
+  if (open == std::string::npos) return false;
+  size_t close = text.find(')', open);
+  if (close == std::string::npos) return false;
+  std::string inside = text.substr(open + 1, close - open - 1);
+  if (inside.size() < 3 || inside.size() > 10) return false;
+  bool letters = false;
+  for (char c : inside) {
+    if (c >= 'A' && c <= 'Z') {
+      letters = true;
+    } else if (!(c >= '0' && c <= '9') && c != '&' && c != '-') {
+      return false;
+    }
+  }
+  if (!letters) return false;
+  *acronym = inside;
+  *base = text.substr(0, open) + text.substr(close + 1);
+  return true;
+}
+
 bool Indexed(const NameToken& t) {
   return t.cls == TokenClass::kWord || t.cls == TokenClass::kGeneric ||
          t.cls == TokenClass::kNumber;
@@ -121,15 +144,26 @@ void Screener::Impl::Build() {
       }
     }
     entity_countries.push_back(std::move(countries));
-    auto add = [&](const std::string& text, bool alias) {
+    // `compared` is what is normalised and scored; `text` the published name it comes from.
+    auto add_form = [&](const std::string& text, const std::string& compared, bool alias) {
       IndexedName n;
       n.entity = i;
       n.alias = alias;
       n.text = text;
-      n.norm = normalizer.Normalize(text, e.schema);
+      n.norm = normalizer.Normalize(compared, e.schema);
       if (n.norm.tokens.empty()) return;
       names.push_back(std::move(n));
       if (options.progress && names.size() % 2048 == 0) options.progress(names.size(), total);
+    };
+    auto add = [&](const std::string& text, bool alias) {
+      add_form(text, text, alias);
+      // Lists write an entity's acronym after its name ("Beijing University of Posts and
+      // Telecommunications (BUPT)"): the acronym and the name without it are names too.
+      std::string acronym, base;
+      if (SplitAcronym(text, &base, &acronym)) {
+        add_form(text, acronym, true);
+        add_form(text, base, alias);
+      }
     };
     add(e.name, false);
     for (const auto& a : e.aliases) {
