@@ -37,7 +37,11 @@ int EditDistance(const std::string& a, const std::string& b, int limit) {
   if (n == 0 || m == 0) return std::max(n, m);
   constexpr int kMax = 64;
   if (n >= kMax || m >= kMax) return a == b ? 0 : limit + 1;
-  std::array<int, kMax> prev2{}, prev{}, cur{};
+  // Three rows, rotated by pointer (copying them was most of the cost for short words).
+  std::array<int, kMax> rows[3];
+  int* prev2 = rows[0].data();
+  int* prev = rows[1].data();
+  int* cur = rows[2].data();
   for (int j = 0; j <= m; ++j) prev[j] = j;
   for (int i = 1; i <= n; ++i) {
     cur[0] = i;
@@ -52,8 +56,10 @@ int EditDistance(const std::string& a, const std::string& b, int limit) {
       row_min = std::min(row_min, v);
     }
     if (row_min > limit) return limit + 1;
+    int* oldest = prev2;
     prev2 = prev;
     prev = cur;
+    cur = oldest;
   }
   return prev[m];
 }
