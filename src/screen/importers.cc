@@ -782,7 +782,7 @@ std::string StripLeadingAnd(std::string_view alias) {
   return std::string(Trim(alias));
 }
 
-Status AddCslRow(Importer& imp, const std::string& file, int64_t line, CslRow row) {
+Status AddCslRow(Importer& imp, const std::string& file, int64_t line, const CslRow& row) {
   if (row.id.empty()) return imp.RowError(file, line, "_id", "is empty");
   if (row.name.empty()) return imp.RowError(file, line, "name", "is empty");
   auto schema = ParseSchema(row.type);
@@ -893,7 +893,7 @@ Status ImportCslCsv(Importer& imp, const std::vector<NamedText>& files) {
       row.citizenships = SplitTrimmed(col(r, "citizenships"), ';');
       CslCsvAddresses(col(r, "addresses"), row);
       CslCsvIds(col(r, "ids"), row);
-      CUSTODIAN_RETURN_IF_ERROR(AddCslRow(imp, file.name, r.line, std::move(row)));
+      CUSTODIAN_RETURN_IF_ERROR(AddCslRow(imp, file.name, r.line, row));
     }
     CUSTODIAN_RETURN_IF_ERROR(imp.RequireEntries(file.name, entities_before, issues_before));
     base += file.text.size();
@@ -1048,7 +1048,7 @@ Status ImportCslJson(Importer& imp, const std::vector<NamedText>& files) {
         CUSTODIAN_RETURN_IF_ERROR(imp.RowError(file.name, lines[i], bad_field, s.message()));
         continue;
       }
-      CUSTODIAN_RETURN_IF_ERROR(AddCslRow(imp, file.name, lines[i], std::move(row)));
+      CUSTODIAN_RETURN_IF_ERROR(AddCslRow(imp, file.name, lines[i], row));
     }
     CUSTODIAN_RETURN_IF_ERROR(imp.RequireEntries(file.name, entities_before, issues_before));
     base += file.text.size();

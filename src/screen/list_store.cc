@@ -333,6 +333,7 @@ Result<std::vector<int64_t>> RecordDecisions(store::Database& db,
   json lists_json = json::array();
   {
     std::vector<const ListInfo*> sorted;
+    sorted.reserve(lists.size());
     for (const auto& l : lists) sorted.push_back(&l);
     std::sort(sorted.begin(), sorted.end(),
               [](const ListInfo* a, const ListInfo* b) { return a->list_id < b->list_id; });
