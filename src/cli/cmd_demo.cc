@@ -252,6 +252,7 @@ int RunFleet(const FleetFlags& f) {
   sim::FleetDemoOptions options = f.options;
   options.dir = tmpl;
   options.listen = "127.0.0.1:" + std::to_string(f.port);
+  if (options.lists_dir == "none") options.lists_dir.clear();
   options.keep_running = !f.exit_after_summary;
   std::atomic<bool>& stop = InstallStopSignals();
   // Catch everything, so that the demo's child processes are stopped on any error.
@@ -305,6 +306,11 @@ void AddDemoCommand(CLI::App& app) {
   demo->add_option("--samples", f->options.samples, "Challenges per landmark per round")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  f->options.lists_dir = std::string(CUSTODIAN_SOURCE_DIR) + "/../shared/data/lists";
+  demo->add_option("--lists", f->options.lists_dir,
+                   "Restricted-party lists to import and screen a few customers against "
+                   "(\"none\" skips screening)")
+      ->capture_default_str();
   demo->add_option("--summary-json", f->summary_json, "Also write the summary as JSON to FILE");
   demo->add_flag("--exit-after-summary", f->exit_after_summary,
                  "Stop after the summary (exit 0 only if every expectation was met)");

@@ -27,6 +27,9 @@
 #include "core/subprocess.h"
 #include "geo/geodesic.h"
 #include "proto/wire.h"
+#include "screen/importers.h"
+#include "screen/list_store.h"
+#include "store/database.h"
 
 namespace custodian::sim {
 namespace {
@@ -178,6 +181,59 @@ std::string Fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// Imports the shared restricted-party lists into the demo's database and screens a few would-be
+// cloud customers and chip buyers through the running server (POST /v1/screen): each decision
+// is recorded and logged like any other. Returns what it printed, for the summary.
+Result<json> ScreenDemoCustomers(const std::string& lists_dir, const std::string& db_path,
+                                 client::ApiClient& api) {
+  const std::string entity_list = lists_dir + "/bis_entity_list_2026-07-09.json";
+  const std::string meu = lists_dir + "/bis_meu_2026-07-09.json";
+  const std::string sdn = lists_dir + "/ofac_sdn_2024-05-03.csv";
+  for (const auto& f : {entity_list, meu, sdn}) {
+    if (!std::filesystem::exists(f)) return Status::NotFound(f + " not found");
+  }
+  auto db = store::Database::Open("sqlite:" + db_path);
+  if (!db.ok()) return db.status();
+  std::printf("\nScreening: importing the BIS Entity List, the MEU list and the OFAC SDN list\n");
+  for (const auto& [format, files] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"bis-json", {entity_list}}, {"bis-json", {meu}}, {"ofac-sdn", {sdn}}}) {
+    auto list = screen::ImportListFiles(format, files);
+    if (!list.ok()) return list.status();
+    auto saved = screen::SaveList(**db, *list);
+    if (!saved.ok()) return saved.status();
+    std::printf("  %-16s version %s: %lld entities, %lld names\n", saved->info.list_id.c_str(),
+                saved->info.version.c_str(), static_cast<long long>(saved->info.entity_count),
+                static_cast<long long>(saved->info.name_count));
+  }
+  // Customers as a cloud provider or distributor would see them: a listed company under
+  // another jurisdiction's legal form, the same in Chinese, a sanctioned person written the
+  // other way round, and two parties on no list.
+  json queries =
+      json::array({{{"id", "c1"}, {"name", "Huawei Technologies Pte. Ltd."}, {"country", "SG"}},
+                   {{"id", "c2"}, {"name", "华为技术有限公司"}},
+                   {{"id", "c3"}, {"name", "Vladimir Putin"}, {"type", "person"}},
+                   {{"id", "c4"}, {"name", "Northwind Compute Sdn. Bhd."}, {"country", "MY"}},
+                   {{"id", "c5"}, {"name", "Lars Johansson"}, {"type", "person"}}});
+  auto answer = api.Post("/v1/screen", {{"queries", queries}});
+  if (!answer.ok()) return answer.status();
+  std::printf("Screened through POST /v1/screen (each decision recorded and logged):\n");
+  json shown = json::array();
+  for (const auto& r : (*answer)["results"]) {
+    std::string name = r["query"]["name"].get<std::string>();
+    std::string cls = r.value("class", "error");
+    std::string hit;
+    if (r.contains("hits") && !r["hits"].empty()) {
+      const auto& h = r["hits"][0];
+      hit =
+          "-> " + h["matched_name"].get<std::string>() + " [" + h["list"].get<std::string>() + "]";
+    }
+    std::printf("  %-32s %-6s %5.2f %s\n", name.c_str(), cls.c_str(), r.value("score", 0.0),
+                hit.c_str());
+    shown.push_back({{"name", name}, {"class", cls}, {"score", r.value("score", 0.0)}});
+  }
+  return shown;
 }
 
 }  // namespace
@@ -637,6 +693,14 @@ Result<FleetDemoResult> RunFleetDemo(const FleetDemoOptions& o, const std::atomi
   std::printf("%s\n", ok ? "Every expectation met: honest nodes verified, diverted nodes caught, "
                            "the copied key detected, the dark node stale."
                          : "Not every expectation was met yet (see above).");
+  if (!o.lists_dir.empty()) {
+    auto screened = ScreenDemoCustomers(o.lists_dir, dir + "/custodian.db", api);
+    if (screened.ok()) {
+      result.summary["screening"] = *screened;
+    } else {
+      std::printf("\nScreening skipped: %s\n", screened.status().message().c_str());
+    }
+  }
   // Everything above is also in the transparency log: show its checkpoint and how to audit it.
   {
     // The integrator runs every second: give it one to take in the last alerts.

@@ -29,6 +29,10 @@ struct FleetDemoOptions {
   int run_s = 45;                         // how long the fleet runs before the summary
   int crosscheck_interval_s = 10;
   bool keep_running = true;  // after the summary, serve until `stop`
+  // Directory with the shared restricted-party lists (BIS Entity List and MEU JSON, OFAC
+  // sdn.csv); when set and present, they are imported into the demo's database and a few
+  // customers are screened through POST /v1/screen. "" skips screening.
+  std::string lists_dir;
 };
 
 struct FleetDemoResult {

@@ -40,6 +40,15 @@ TEST(FleetDemo, HonestVerifiedDivertedCaughtCloneDetectedDarkStale) {
   for (const char* word : {"verified", "inconclusive", "violation", "answered from two places"}) {
     EXPECT_NE(r.out.find(word), std::string::npos) << word << "\n" << r.out;
   }
+  // The shared lists are imported into the demo's database and customers screened through
+  // the API: the listed company under a Singapore legal form and in Chinese is a match, the
+  // made-up distributor is clear.
+  const auto& screening = summary["screening"];
+  ASSERT_TRUE(screening.is_array()) << r.out;
+  ASSERT_EQ(screening.size(), 5u) << screening.dump(2);
+  EXPECT_EQ(screening[0]["class"], "match") << screening.dump(2);
+  EXPECT_EQ(screening[1]["class"], "match") << screening.dump(2);
+  EXPECT_EQ(screening[3]["class"], "clear") << screening.dump(2);
 }
 
 }  // namespace
