@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -212,10 +213,10 @@ const std::unordered_map<std::string, std::string>& GenericWords() {
 // Particles and function words: ignored by the scorer (they are in most names of a language).
 const std::unordered_set<std::string>& StopWords() {
   static const std::unordered_set<std::string> kStop = {
-      "the", "of",  "and", "for", "in",  "on",  "at",  "a",  "an",  "de",   "du",   "des",
-      "la",  "le",  "el",  "al",  "y",   "und", "et",  "e",  "i",   "der",  "die",  "das",
-      "von", "van", "da",  "do",  "dos", "das", "del", "di", "bin", "ibn",  "bint", "ben",
-      "ul",  "ud",  "ad",  "as",  "az",  "ar",  "ash", "at", "to",  "with", "by"};
+      "the", "of", "and", "for", "in",  "on",  "at", "a",   "de",   "du",   "des", "la",
+      "le",  "el", "al",  "y",   "und", "et",  "e",  "i",   "der",  "die",  "das", "von",
+      "van", "da", "do",  "dos", "das", "del", "di", "bin", "ibn",  "bint", "ben", "ul",
+      "ud",  "ad", "as",  "az",  "ar",  "ash", "at", "to",  "with", "by"};
   return kStop;
 }
 
@@ -330,14 +331,15 @@ struct Normalizer::Impl {
   size_t legal_form_max_tokens = 1;
 
   // Unicode -> lower-case Latin ASCII.
-  std::string ToLatin(const icu::UnicodeString& folded, bool* non_latin,
-                      bool* syllabic = nullptr) const;
+  // With scan_only, only sets the script flags and returns "".
+  std::string ToLatin(const icu::UnicodeString& folded, bool* non_latin, bool* syllabic = nullptr,
+                      bool scan_only = false) const;
   std::vector<RawToken> LatinTokens(const std::string& latin) const { return SplitTokens(latin); }
   Status LoadLegalForms();
 };
 
 std::string Normalizer::Impl::ToLatin(const icu::UnicodeString& folded, bool* non_latin,
-                                      bool* syllabic) const {
+                                      bool* syllabic, bool scan_only) const {
   bool needs_transform = false;
   for (int32_t i = 0; i < folded.length();) {
     UChar32 c = folded.char32At(i);
@@ -355,6 +357,7 @@ std::string Normalizer::Impl::ToLatin(const icu::UnicodeString& folded, bool* no
       }
     }
   }
+  if (scan_only) return "";
   icu::UnicodeString text(folded);
   if (needs_transform) {
     // Transliterators are not safe to share between threads: one clone per thread.
@@ -546,6 +549,14 @@ icu::UnicodeString TranslateHanWords(const icu::UnicodeString& text) {
   return out;
 }
 
+// Only digits (with inner - / .): "2004-1", "44". Words with digits in them ("4paradigm",
+// "sky17") are names and count as words.
+bool IsNumberToken(const std::string& t) {
+  return IsDigitToken(t) && std::all_of(t.begin(), t.end(), [](char c) {
+           return (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '.';
+         });
+}
+
 // A digit between two letters imitates a letter ("sech1n", "ig0r", "i9or").
 void UndoLeetspeak(std::string& t) {
   static const char kLetterFor[] = "oizeasgtbg";  // 0..9
@@ -604,13 +615,25 @@ int RomanNumeral(const std::string& w) {
 
 // Numbers written as words, ordinals and (outside persons' names) Roman numerals become
 // digits; "forty four" / "forty-four" / "forty 4" join into "44"; leetspeak is undone.
-std::vector<RawToken> ReadNumbers(std::vector<RawToken> tokens, bool roman) {
+// "55th" -> 55 (any number with an English ordinal suffix); -1 otherwise.
+int OrdinalNumber(const std::string& w) {
+  size_t digits = 0;
+  while (digits < w.size() && w[digits] >= '0' && w[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 6 || w.size() != digits + 2) return -1;
+  std::string suffix = w.substr(digits);
+  if (suffix != "st" && suffix != "nd" && suffix != "rd" && suffix != "th") return -1;
+  return std::stoi(w.substr(0, digits));
+}
+
+std::vector<RawToken> ReadNumbers(const std::vector<RawToken>& tokens,
+                                  const std::function<bool(size_t)>& roman_at) {
   std::vector<RawToken> out;
   for (size_t i = 0; i < tokens.size(); ++i) {
     RawToken t = tokens[i];
     UndoLeetspeak(t.text);
     int v = NumberWord(t.text);
-    if (v < 0 && roman) v = RomanNumeral(t.text);
+    if (v < 0) v = OrdinalNumber(t.text);
+    if (v < 0 && roman_at(i)) v = RomanNumeral(t.text);
     if (v >= 20 && v % 10 == 0 && v < 100 && i + 1 < tokens.size()) {
       const std::string& next = tokens[i + 1].text;
       int unit = NumberWord(next);
@@ -658,18 +681,40 @@ NormalizedName Normalizer::Normalize(std::string_view name, Schema schema) const
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
   } else {
-    latin = impl_->ToLatin(schema == Schema::kPerson ? folded : TranslateHanWords(folded),
-                           &out.non_latin_script, &out.syllabic_script);
+    // Typographic apostrophes are apostrophes ("Xi’an" -> "xian", as "Xi'an").
+    icu::UnicodeString text = folded;
+    for (const char* quote : {"\u2019", "\u2018", "\u02BC", "\u02B9"}) {
+      text.findAndReplace(icu::UnicodeString::fromUTF8(quote), icu::UnicodeString("'"));
+    }
+    // Scripts are those of the name as written, before any word is translated.
+    bool unused_non_latin = false, unused_syllabic = false;
+    (void)impl_->ToLatin(folded, &out.non_latin_script, &out.syllabic_script, /*scan_only=*/true);
+    latin = impl_->ToLatin(schema == Schema::kPerson ? text : TranslateHanWords(text),
+                           &unused_non_latin, &unused_syllabic);
   }
   if (schema == Schema::kPerson) latin = ReorderPersonName(latin);
 
-  std::vector<RawToken> raw = ReadNumbers(SplitTokens(latin), schema != Schema::kPerson);
+  std::vector<RawToken> split = SplitTokens(latin);
+  // Roman numerals count only where organisation names write them: after the name, at its end
+  // or before its legal form ("Partners VII L.P.", "Trust XV") — not "Xi An" or "VI Holding".
+  auto roman_at = [&](size_t i) {
+    if (schema == Schema::kPerson || i == 0) return false;
+    if (i + 1 == split.size()) return true;
+    return impl_->legal_forms.count(JoinTexts(split, i + 1, split.size())) != 0;
+  };
+  std::vector<RawToken> raw = ReadNumbers(split, roman_at);
   for (size_t i = 0; i < raw.size(); ++i) {
     if (!out.latin.empty()) out.latin += ' ';
     out.latin += raw[i].text;
   }
 
   const bool person = schema == Schema::kPerson;
+  bool ends_with_form = false;
+  for (size_t len = 1; !person && len <= impl_->legal_form_max_tokens && len < raw.size(); ++len) {
+    if (impl_->legal_forms.count(JoinTexts(raw, raw.size() - len, raw.size())) != 0) {
+      ends_with_form = true;
+    }
+  }
   const auto& generic = GenericWords();
   const auto& stop = StopWords();
   const auto& abbrev = Abbreviations();
@@ -682,6 +727,14 @@ NormalizedName Normalizer::Normalize(std::string_view name, Schema schema) const
       size_t longest = std::min(impl_->legal_form_max_tokens, raw.size() - i);
       for (size_t len = longest; len >= 1; --len) {
         if (len == 1 && i != 0 && i + 1 != raw.size()) break;
+        // A name has one legal form; when it ends with one, its first word is a word
+        // ("Unlimited Games OOD"). Nor is a first word joined to the next by a hyphen
+        // ("Da-Jiang") or followed by a comma ("PAO, Yu Liang": a surname).
+        if (len == 1 && i == 0 &&
+            (ends_with_form ||
+             (raw.size() > 1 && (raw[1].sep_before == '-' || raw[1].sep_before == ',')))) {
+          break;
+        }
         if (len == 1 && raw.size() == 1) break;  // a name that is only a legal form
         auto it = impl_->legal_forms.find(JoinTexts(raw, i, i + len));
         if (it != impl_->legal_forms.end()) {
@@ -696,7 +749,7 @@ NormalizedName Normalizer::Normalize(std::string_view name, Schema schema) const
     if (taken == 0) {
       taken = 1;
       token.text = raw[i].text;
-      if (IsDigitToken(token.text)) {
+      if (IsNumberToken(token.text)) {
         token.cls = TokenClass::kNumber;
       } else if (stop.count(token.text) != 0) {
         token.cls = TokenClass::kStop;

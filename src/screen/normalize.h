@@ -25,7 +25,7 @@
 //     "industrial" …) get class kGeneric and stop words ("the", "of", "and" …) kStop, so the
 //     scorer can weigh them as weak evidence.
 // Each token also carries a phonetic key (a simplified Metaphone-like consonant skeleton) for
-// romanisation variants (Jinping/Tsinping, Mohammed/Muhammad).
+// romanisation variants (Jinping/Chinping, Mohammed/Muhammad).
 //
 // Thread-safety: a Normalizer is immutable after Create and may be shared; Normalize is
 // thread-safe (ICU transliterators are cloned per thread).

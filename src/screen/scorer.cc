@@ -1,5 +1,7 @@
 #include "screen/scorer.h"
 
+#include "screen/edit_distance.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -27,41 +29,6 @@ double ClassWeight(TokenClass cls) {
       return 0.0;
   }
   return 0.0;
-}
-
-// Optimal-string-alignment distance (Levenshtein plus adjacent transposition), giving up once
-// it exceeds `limit` (returns limit + 1).
-int EditDistance(const std::string& a, const std::string& b, int limit) {
-  const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
-  if (std::abs(n - m) > limit) return limit + 1;
-  if (n == 0 || m == 0) return std::max(n, m);
-  constexpr int kMax = 64;
-  if (n >= kMax || m >= kMax) return a == b ? 0 : limit + 1;
-  // Three rows, rotated by pointer (copying them was most of the cost for short words).
-  std::array<int, kMax> rows[3];
-  int* prev2 = rows[0].data();
-  int* prev = rows[1].data();
-  int* cur = rows[2].data();
-  for (int j = 0; j <= m; ++j) prev[j] = j;
-  for (int i = 1; i <= n; ++i) {
-    cur[0] = i;
-    int row_min = cur[0];
-    for (int j = 1; j <= m; ++j) {
-      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        v = std::min(v, prev2[j - 2] + 1);
-      }
-      cur[j] = v;
-      row_min = std::min(row_min, v);
-    }
-    if (row_min > limit) return limit + 1;
-    int* oldest = prev2;
-    prev2 = prev;
-    prev = cur;
-    cur = oldest;
-  }
-  return prev[m];
 }
 
 // Edits tolerated in a word of `len` letters: none below 4 (short words differ by one letter
@@ -187,6 +154,10 @@ struct Pair {
   Similarity sim;
 };
 
+bool HasDigit(const std::string& t) {
+  return std::any_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool IsWordLike(const NameToken& t) {
   return t.cls == TokenClass::kWord || t.cls == TokenClass::kGeneric;
 }
@@ -202,6 +173,10 @@ Similarity CompareTokens(const NameToken& a, const NameToken& b, bool exact_only
   if (a.cls == TokenClass::kLegalForm || b.cls == TokenClass::kLegalForm) {
     if (a.cls == b.cls && a.text == b.text) return {1.0, "legal-form"};
     return {};
+  }
+  // Words with digits in them ("sky17", "a380") differ when any character does.
+  if (HasDigit(a.text) || HasDigit(b.text)) {
+    return a.text == b.text ? Similarity{1.0, "exact"} : Similarity{};
   }
   Similarity s = CompareText(a.text, a.phonetic, b.text, b.phonetic);
   // An initial meets a word that starts with it ("J" / "John"): weak, persons mostly.
@@ -399,7 +374,7 @@ NameScore ScoreNames(const ScoreInput& query, const ScoreInput& listed, const To
 
   // A name whose only matching evidence is generic words and legal forms is not a match,
   // however well it covers ("China National Trading Co." / "Global Trading Co.").
-  if (matched_words == 0 && name_score > 0) {
+  if (matched_words == 0 && name_score > 0 && unmatched_q_words + unmatched_l_words > 0) {
     adjust([] { return "no distinctive word in common"; }, -std::min(name_score, 0.3));
   }
   // Persons: a given name or surname present on both sides but different is strong evidence

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "screen/countries.h"
+#include "screen/edit_distance.h"
 #include "screen/normalize.h"
 
 namespace custodian::screen {
@@ -83,6 +84,15 @@ bool SplitAcronym(const std::string& text, std::string* base, std::string* acron
   return true;
 }
 
+// A query word in at most this many listed names also looks for its typo neighbours.
+constexpr size_t kRareDocuments = 8;
+constexpr TokenId kNoToken = ~TokenId{0};
+
+// Edits tolerated for candidate retrieval (as in the scorer: none below 4 letters).
+int RetrievalEdits(size_t len) {
+  return len < 4 ? 0 : len < 8 ? 1 : 2;
+}
+
 bool Indexed(const NameToken& t) {
   return t.cls == TokenClass::kWord || t.cls == TokenClass::kGeneric ||
          t.cls == TokenClass::kNumber;
@@ -102,6 +112,8 @@ struct Screener::Impl final : TokenRarity {
   std::unordered_map<std::string, std::vector<NameId>> phonetic;   // key -> names
   std::unordered_map<std::string, std::vector<NameId>> joined;     // "ab" of adjacent a b -> names
   std::unordered_map<std::string, std::vector<TokenId>> trigrams;  // vocabulary trigrams
+  // For rare words (in <= kRareDocuments names): their typo neighbours in the vocabulary.
+  std::vector<std::vector<TokenId>> neighbours;
   std::vector<double> idf;
   std::vector<float> name_mass;  // sum of IDF of each name's indexed tokens (>= 1)
   double max_idf = 1;
@@ -120,6 +132,10 @@ struct Screener::Impl final : TokenRarity {
     for (const auto& t : name.tokens) out.push_back(static_cast<float>(Weight(t.text)));
     return out;
   }
+
+  // Vocabulary words within RetrievalEdits of `word` (other than `self`), through shared
+  // trigrams: each edit changes at most three of a word's trigrams.
+  std::vector<TokenId> TypoNeighbours(const std::string& word, TokenId self) const;
 
   void Build();
   std::vector<NameId> Candidates(const NormalizedName& query) const;
@@ -205,6 +221,12 @@ void Screener::Impl::Build() {
       for (const auto& g : Trigrams(token_text[t])) trigrams[g].push_back(t);
     }
   }
+  neighbours.resize(token_text.size());
+  for (TokenId t = 0; t < token_text.size(); ++t) {
+    if (token_text[t].size() >= 4 && postings[t].size() <= kRareDocuments) {
+      neighbours[t] = TypoNeighbours(token_text[t], t);
+    }
+  }
   name_mass.reserve(names.size());
   for (auto& indexed : names) {
     indexed.rarity = RarityOf(indexed.norm);
@@ -222,38 +244,36 @@ void Screener::Impl::Build() {
   if (options.progress) options.progress(names.size(), total);
 }
 
+std::vector<TokenId> Screener::Impl::TypoNeighbours(const std::string& word, TokenId self) const {
+  thread_local std::vector<uint8_t> shared;
+  thread_local std::vector<TokenId> seen;
+  if (shared.size() < token_text.size()) shared.assign(token_text.size(), 0);
+  seen.clear();
+  auto grams = Trigrams(word);
+  for (const auto& g : grams) {
+    auto tg = trigrams.find(g);
+    if (tg == trigrams.end()) continue;
+    for (TokenId v : tg->second) {
+      if (shared[v] == 0) seen.push_back(v);
+      if (shared[v] < 255) ++shared[v];
+    }
+  }
+  const int limit = RetrievalEdits(word.size());
+  const int need = std::max<int>(1, static_cast<int>(grams.size()) - 3 * limit);
+  std::vector<TokenId> out;
+  for (TokenId v : seen) {
+    int count = shared[v];
+    shared[v] = 0;
+    if (count < need || v == self) continue;
+    if (EditDistance(word, token_text[v], limit) <= limit) out.push_back(v);
+  }
+  return out;
+}
+
 namespace {
 
 // Share of a query's retrieval evidence (IDF of its words) below which a name is not scored.
 constexpr double kMinEvidence = 0.25;
-
-// Edits tolerated for candidate retrieval (as in the scorer: none below 4 letters).
-int RetrievalEdits(size_t len) {
-  return len < 4 ? 0 : len < 8 ? 1 : 2;
-}
-
-bool WithinEdits(const std::string& a, const std::string& b, int limit) {
-  // Cheap bound first; then a banded Levenshtein.
-  if (static_cast<int>(a.size()) - static_cast<int>(b.size()) > limit ||
-      static_cast<int>(b.size()) - static_cast<int>(a.size()) > limit) {
-    return false;
-  }
-  const size_t n = a.size(), m = b.size();
-  std::vector<int> prev(m + 1), cur(m + 1);
-  for (size_t j = 0; j <= m; ++j) prev[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= n; ++i) {
-    cur[0] = static_cast<int>(i);
-    int row_min = cur[0];
-    for (size_t j = 1; j <= m; ++j) {
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      row_min = std::min(row_min, cur[j]);
-    }
-    if (row_min > limit) return false;
-    std::swap(prev, cur);
-  }
-  return prev[m] <= limit;
-}
 
 }  // namespace
 
@@ -280,31 +300,16 @@ std::vector<NameId> Screener::Impl::Candidates(const NormalizedName& query) cons
     if (t.cls == TokenClass::kGeneric && has_word) continue;
     float cls_w = t.cls == TokenClass::kGeneric ? 0.3f : 1.0f;
     auto it = vocabulary.find(t.text);
-    if (it != vocabulary.end()) {
-      credit(postings[it->second], cls_w * static_cast<float>(idf[it->second]));
-    } else if (t.text.size() >= 4) {
-      // Unknown word: vocabulary words within a typo or two, found through shared trigrams.
-      thread_local std::vector<uint8_t> shared;
-      thread_local std::vector<TokenId> seen;
-      if (shared.size() < token_text.size()) shared.assign(token_text.size(), 0);
-      seen.clear();
-      auto grams = Trigrams(t.text);
-      for (const auto& g : grams) {
-        auto tg = trigrams.find(g);
-        if (tg == trigrams.end()) continue;
-        for (TokenId v : tg->second) {
-          if (shared[v] == 0) seen.push_back(v);
-          if (shared[v] < 255) ++shared[v];
-        }
-      }
-      int limit = RetrievalEdits(t.text.size());
-      // Each edit changes at most three trigrams.
-      int need = std::max<int>(1, static_cast<int>(grams.size()) - 3 * limit);
-      for (TokenId v : seen) {
-        int count = shared[v];
-        shared[v] = 0;
-        if (count < need) continue;
-        if (!WithinEdits(t.text, token_text[v], limit)) continue;
+    const bool known = it != vocabulary.end();
+    if (known) credit(postings[it->second], cls_w * static_cast<float>(idf[it->second]));
+    // A word the lists do not contain, or contain rarely (a typo of one listed name can be
+    // another listed name: "Coral" / "Corad"): vocabulary words within a typo or two, found
+    // through shared trigrams.
+    if (t.text.size() >= 4 && (!known || postings[it->second].size() <= kRareDocuments)) {
+      // Known rare words had their neighbours found at build time.
+      const std::vector<TokenId> found =
+          known ? std::vector<TokenId>() : TypoNeighbours(t.text, kNoToken);
+      for (TokenId v : known ? neighbours[it->second] : found) {
         credit(postings[v], 0.8f * cls_w * static_cast<float>(idf[v]));
       }
     }
