@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -394,33 +395,10 @@ class OfacImport {
   explicit OfacImport(Importer& imp) : imp_(imp) {}
 
   Status Sdn(const NamedText& file, size_t base) {
-    CsvReader reader(file.text);
-    int64_t good_shape = 0;
     const size_t entities_before = imp_.list.entities.size();
     const size_t issues_before = imp_.list.issues.size();
-    for (;;) {
-      imp_.Progress(base + reader.offset());
-      auto next = reader.Next();
-      if (!next.ok()) {
-        CUSTODIAN_RETURN_IF_ERROR(
-            imp_.RowError(file.name, reader.record_line(), "", CsvProblem(next.status())));
-        continue;
-      }
-      if (!next->has_value()) break;
-      const CsvRecord& r = **next;
-      if (IsEofMarker(r)) continue;
-      if (r.fields.size() != kSdnColumns) {
-        CUSTODIAN_RETURN_IF_ERROR(
-            imp_.RowError(file.name, r.line, "",
-                          "has " + std::to_string(r.fields.size()) + " columns, expected 12"));
-        continue;
-      }
-      ++good_shape;
-      CUSTODIAN_RETURN_IF_ERROR(SdnRow(file, r));
-    }
-    if (good_shape == 0) {
-      return Status::InvalidInput(file.name + ": no row has the 12 columns of sdn.csv");
-    }
+    CUSTODIAN_RETURN_IF_ERROR(ForEachRow(file, base, kSdnColumns, "sdn.csv",
+                                         [&](const CsvRecord& r) { return SdnRow(file, r); }));
     return imp_.RequireEntries(file.name, entities_before, issues_before);
   }
 
@@ -522,11 +500,13 @@ class OfacImport {
     }
   }
 
-  // alt.csv (5 columns) and add.csv (6 columns): rows joined to sdn.csv on ent_num.
-  Status Joined(const NamedText& file, size_t base, size_t columns) {
+  // Every row of one of OFAC's CSV files with the expected number of columns, in order, with
+  // progress; a malformed CSV record or a row with another number of columns is a RowIssue.
+  // A file in which no row has the columns is not that file at all (InvalidInput).
+  Status ForEachRow(const NamedText& file, size_t base, size_t columns, const char* kind,
+                    const std::function<Status(const CsvRecord&)>& row) {
     CsvReader reader(file.text);
     int64_t good_shape = 0;
-    const char* kind = columns == kAltColumns ? "alt.csv" : "add.csv";
     for (;;) {
       imp_.Progress(base + reader.offset());
       auto next = reader.Next();
@@ -546,27 +526,33 @@ class OfacImport {
         continue;
       }
       ++good_shape;
+      CUSTODIAN_RETURN_IF_ERROR(row(r));
+    }
+    if (good_shape == 0) {
+      return Status::InvalidInput(file.name + ": no row has the " + std::to_string(columns) +
+                                  " columns of " + kind);
+    }
+    return Status::Ok();
+  }
+
+  // alt.csv (5 columns) and add.csv (6 columns): rows joined to sdn.csv on ent_num.
+  Status Joined(const NamedText& file, size_t base, size_t columns) {
+    const char* kind = columns == kAltColumns ? "alt.csv" : "add.csv";
+    return ForEachRow(file, base, columns, kind, [&](const CsvRecord& r) {
       std::optional<int64_t> ent_num = ParseEntNum(r.fields[0]);
       if (!ent_num) {
-        CUSTODIAN_RETURN_IF_ERROR(
-            imp_.RowError(file.name, r.line, "ent_num",
-                          "must be a positive integer, got " + Quoted(Trim(r.fields[0]))));
-        continue;
+        return imp_.RowError(file.name, r.line, "ent_num",
+                             "must be a positive integer, got " + Quoted(Trim(r.fields[0])));
       }
       auto it = by_ent_num_.find(*ent_num);
       if (it == by_ent_num_.end()) {
-        CUSTODIAN_RETURN_IF_ERROR(
-            imp_.RowError(file.name, r.line, "ent_num",
-                          "unknown ent_num " + std::to_string(*ent_num) + ": not in sdn.csv"));
-        continue;
+        return imp_.RowError(file.name, r.line, "ent_num",
+                             "unknown ent_num " + std::to_string(*ent_num) + ": not in sdn.csv");
       }
       ListEntity& e = imp_.list.entities[it->second];
       if (columns == kAltColumns) {
         std::string alias = OfacValue(r.fields[3]);
-        if (alias.empty()) {
-          CUSTODIAN_RETURN_IF_ERROR(imp_.RowError(file.name, r.line, "alt_name", "is empty"));
-          continue;
-        }
+        if (alias.empty()) return imp_.RowError(file.name, r.line, "alt_name", "is empty");
         Importer::AddAlias(e, alias);
       } else {
         std::string country = OfacValue(r.fields[4]);
@@ -576,12 +562,8 @@ class OfacImport {
         }
         imp_.AddCountryWord(e, country, file.name, r.line, "Country");
       }
-    }
-    if (good_shape == 0) {
-      return Status::InvalidInput(file.name + ": no row has the " + std::to_string(columns) +
-                                  " columns of " + kind);
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   Importer& imp_;

@@ -139,6 +139,8 @@ struct Screener::Impl final : TokenRarity {
 
   void Build();
   std::vector<NameId> Candidates(const NormalizedName& query) const;
+  // Screens `query` against the candidates from the postings, or against every name.
+  ScreenResult Run(const ScreenQuery& query, bool exhaustive) const;
   ScreenResult Finish(const ScreenQuery& query, const NormalizedName& qn,
                       const std::vector<std::string>& countries,
                       const std::vector<NameId>& candidates) const;
@@ -459,7 +461,7 @@ Status PrepareQuery(const ScreenQuery& query, NormalizedName* qn,
 
 }  // namespace
 
-ScreenResult Screener::Screen(const ScreenQuery& query) const {
+ScreenResult Screener::Impl::Run(const ScreenQuery& query, bool exhaustive) const {
   NormalizedName qn;
   std::vector<std::string> countries;
   if (Status s = PrepareQuery(query, &qn, &countries); !s.ok()) {
@@ -468,21 +470,18 @@ ScreenResult Screener::Screen(const ScreenQuery& query) const {
     r.status = s;
     return r;
   }
-  return impl_->Finish(query, qn, countries, impl_->Candidates(qn));
+  if (!exhaustive) return Finish(query, qn, countries, Candidates(qn));
+  std::vector<NameId> all(names.size());
+  for (NameId i = 0; i < all.size(); ++i) all[i] = i;
+  return Finish(query, qn, countries, all);
+}
+
+ScreenResult Screener::Screen(const ScreenQuery& query) const {
+  return impl_->Run(query, /*exhaustive=*/false);
 }
 
 ScreenResult Screener::ScreenExhaustive(const ScreenQuery& query) const {
-  NormalizedName qn;
-  std::vector<std::string> countries;
-  if (Status s = PrepareQuery(query, &qn, &countries); !s.ok()) {
-    ScreenResult r;
-    r.query = query;
-    r.status = s;
-    return r;
-  }
-  std::vector<NameId> all(impl_->names.size());
-  for (NameId i = 0; i < all.size(); ++i) all[i] = i;
-  return impl_->Finish(query, qn, countries, all);
+  return impl_->Run(query, /*exhaustive=*/true);
 }
 
 std::vector<ScreenResult> Screener::ScreenBatch(

@@ -308,7 +308,7 @@ TEST(ScreenImport, OfacMalformedRowsAreReportedWithLines) {
   std::vector<std::string> issues;
   for (const RowIssue& i : list->issues) issues.push_back(i.ToString());
   EXPECT_THAT(issues,
-              ElementsAre("sdn.csv:2: has 4 columns, expected 12",
+              ElementsAre("sdn.csv:2: has 4 columns, expected 12 (sdn.csv)",
                           "sdn.csv:3: ent_num: must be a positive integer, got \"x3\"",
                           "sdn.csv:4: SDN_Name: is empty",
                           "sdn.csv:5: SDN_Type: must be -0-, individual, vessel or aircraft, got "
@@ -323,7 +323,7 @@ TEST(ScreenImport, OfacMalformedRowsAreReportedWithLines) {
   auto refused = ImportListTexts("ofac-sdn", {{"sdn.csv", text}}, Refuse());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
-  EXPECT_EQ(refused.status().message(), "sdn.csv:2: has 4 columns, expected 12");
+  EXPECT_EQ(refused.status().message(), "sdn.csv:2: has 4 columns, expected 12 (sdn.csv)");
 }
 
 // An unknown country word never drops a listed party, not even when bad rows are refused.
