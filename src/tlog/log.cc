@@ -52,6 +52,9 @@ constexpr size_t kMaxBatch = 65536;
 constexpr int kMaxTileLevel = 7;
 // Tile indices are below 2^56 in any tree of < 2^64 leaves; the cache keys rely on it.
 constexpr uint64_t kMaxTileIndex = uint64_t{1} << 56;
+// After a woken round that found less than a batch: look again this soon, this many times.
+constexpr int64_t kRecheckMs = 25;
+constexpr int kRechecks = 40;
 constexpr int64_t kMinBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 10000;
 // Tiles read per query by CheckAllTiles.
@@ -786,6 +789,13 @@ void Log::Wake() {
 // integrated means more may be waiting: go again at once.
 void Log::IntegratorLoop() {
   int64_t backoff_ms = 0;
+  // The wake comes from AppendEntry inside the appender's transaction, which may not have
+  // committed when this round reads the pending entries (PostgreSQL's other connection sees
+  // only committed rows): the entries that woke us may still be on their way. So after a woken
+  // round that found less than a batch, look again shortly (kRecheckMs), a few times, before
+  // falling back to the interval.
+  bool hinted = false;
+  int rechecks_left = 0;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
@@ -810,13 +820,18 @@ void Log::IntegratorLoop() {
     } else {
       backoff_ms = 0;
       if (integrated >= options_.batch_max) continue;
+      if (hinted) rechecks_left = kRechecks;
+      if (rechecks_left > 0) {
+        --rechecks_left;
+        wait_ms = std::min<int64_t>(wait_ms, kRecheckMs);
+      }
       std::lock_guard<std::mutex> running(RunningMu());
       wake_at_ = wake_at;
       RecomputeWakeAt();
     }
     const bool armed = st.ok();
     std::unique_lock<std::mutex> lock(wake_mu_);
-    wake_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
+    hinted = wake_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
       return stop_ || (armed && (woken_ || g_appended.load(std::memory_order_relaxed) >= wake_at));
     });
   }
