@@ -54,26 +54,6 @@ struct BenchScreenOptions {
   bool json = false;
 };
 
-double RssMb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
-}
-
-double Seconds(SteadyClock::time_point since) {
-  return std::chrono::duration<double>(SteadyClock::now() - since).count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
-  return v[std::min(i, v.size() - 1)];
-}
-
 std::vector<std::string> Words(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;
@@ -192,12 +172,12 @@ int RunBenchScreen(const BenchScreenOptions& o) {
     queries.push_back(std::move(q));
   }
 
-  double rss_before = RssMb();
+  double rss_before = ResidentMb();
   auto start = SteadyClock::now();
   auto built = screen::Screener::Build(std::move(entities));
   if (!built.ok()) return Fail(built.status());
-  double build_s = Seconds(start);
-  double rss_after = RssMb();
+  double build_s = SecondsSince(start);
+  double rss_after = ResidentMb();
   const screen::Screener& screener = **built;
   screen::IndexStats stats = screener.stats();
 
@@ -207,7 +187,7 @@ int RunBenchScreen(const BenchScreenOptions& o) {
 
   start = SteadyClock::now();
   auto results = screener.ScreenBatch(queries, o.threads);
-  double batch_s = Seconds(start);
+  double batch_s = SecondsSince(start);
   size_t match = 0, review = 0, clear = 0;
   for (const auto& r : results) {
     if (r.decision == screen::Decision::kMatch)
@@ -227,7 +207,8 @@ int RunBenchScreen(const BenchScreenOptions& o) {
     latency_ms.push_back(
         std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
   }
-  double single_s = Seconds(start);
+  double single_s = SecondsSince(start);
+  std::sort(latency_ms.begin(), latency_ms.end());
 
   size_t n_base = std::min(o.baseline_queries, queries.size());
   size_t agree = 0, index_found = 0, base_found = 0, lost_matches = 0;
@@ -235,7 +216,7 @@ int RunBenchScreen(const BenchScreenOptions& o) {
   std::vector<screen::ScreenResult> base;
   base.reserve(n_base);
   for (size_t i = 0; i < n_base; ++i) base.push_back(screener.ScreenExhaustive(queries[i]));
-  double base_s = Seconds(start);
+  double base_s = SecondsSince(start);
   for (size_t i = 0; i < n_base; ++i) {
     const auto& a = results[i];
     const auto& b = base[i];
@@ -276,9 +257,9 @@ int RunBenchScreen(const BenchScreenOptions& o) {
         {"clear", clear}}},
       {"single_thread",
        {{"names_per_s", single_rate},
-        {"p50_ms", Percentile(latency_ms, 0.50)},
-        {"p99_ms", Percentile(latency_ms, 0.99)},
-        {"max_ms", Percentile(latency_ms, 1.0)}}},
+        {"p50_ms", Quantile(latency_ms, 0.50)},
+        {"p99_ms", Quantile(latency_ms, 0.99)},
+        {"max_ms", Quantile(latency_ms, 1.0)}}},
       {"baseline_exhaustive",
        {{"queries", n_base},
         {"names_per_s", base_rate},
@@ -293,7 +274,7 @@ int RunBenchScreen(const BenchScreenOptions& o) {
         {"p99_ms", kTargetP99Ms},
         {"names_per_s_ratio", batch_rate / kTargetNamesPerS},
         {"met", batch_rate >= kTargetNamesPerS && rss_after <= kTargetRssMb &&
-                    Percentile(latency_ms, 0.99) < kTargetP99Ms}}}};
+                    Quantile(latency_ms, 0.99) < kTargetP99Ms}}}};
   if (o.json) {
     std::cout << report.dump(2) << "\n";
     return 0;
@@ -312,8 +293,8 @@ int RunBenchScreen(const BenchScreenOptions& o) {
   std::printf(
       "  single thread    %.0f names/s; latency p50 %.3f ms, p99 %.3f ms (target < %.0f), max %.3f "
       "ms\n",
-      single_rate, Percentile(latency_ms, 0.5), Percentile(latency_ms, 0.99), kTargetP99Ms,
-      Percentile(latency_ms, 1.0));
+      single_rate, Quantile(latency_ms, 0.5), Quantile(latency_ms, 0.99), kTargetP99Ms,
+      Quantile(latency_ms, 1.0));
   std::printf(
       "  naive baseline   %.1f names/s (every name scored, %zu queries, 1 thread): index is %.0fx "
       "faster per thread; same best hit in %zu/%zu; matches the index missed %zu\n",

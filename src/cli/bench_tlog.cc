@@ -74,14 +74,10 @@ struct Options {
   bool json = false;
 };
 
-double Since(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
-
 json Percentiles(std::vector<double> v) {
   if (v.empty()) return {{"count", 0}};
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * double(v.size())))]; };
+  auto at = [&](double q) { return Quantile(v, q); };
   double sum = 0;
   for (double x : v) sum += x;
   return {{"count", v.size()},
@@ -148,7 +144,7 @@ class Run {
       size = *r;
       ++integrations;
     }
-    const double integrate_s = Since(start);
+    const double integrate_s = SecondsSince(start);
     const double integrate_rate = double(pending) / integrate_s;
     out["integrate"] = {{"entries", pending},
                         {"integrations", integrations},
@@ -204,7 +200,7 @@ class Run {
       for (bool log : {r % 2 == 0, r % 2 != 0}) {
         auto start = SteadyClock::now();
         CUSTODIAN_RETURN_IF_ERROR(Insert(a, b, per_tx, log));
-        (log ? log_s : base_s) += Since(start);
+        (log ? log_s : base_s) += SecondsSince(start);
       }
     }
     return std::make_pair(double(end - begin) / log_s, double(end - begin) / base_s);
@@ -272,7 +268,7 @@ class Run {
       if (k < count) t.appended[k] = SteadyClock::now();
       failed = Append(next_entry_++ % entries_.size());
       if (!failed.ok()) break;
-      if (k + 1 == count) t.appended_s = Since(start);
+      if (k + 1 == count) t.appended_s = SecondsSince(start);
       if (SteadyClock::now() > deadline) {
         failed = Status::Internal("bench: the integrator did not catch up within 10 minutes");
         break;

@@ -633,7 +633,11 @@ std::vector<RawToken> ReadNumbers(const std::vector<RawToken>& tokens,
     UndoLeetspeak(t.text);
     int v = NumberWord(t.text);
     if (v < 0) v = OrdinalNumber(t.text);
-    if (v < 0 && roman_at(i)) v = RomanNumeral(t.text);
+    if (v < 0) {
+      // The cheap spelling test first; where the numeral stands needs a dictionary lookup.
+      int roman = RomanNumeral(t.text);
+      if (roman >= 0 && roman_at(i)) v = roman;
+    }
     if (v >= 20 && v % 10 == 0 && v < 100 && i + 1 < tokens.size()) {
       const std::string& next = tokens[i + 1].text;
       int unit = NumberWord(next);
